@@ -1,0 +1,84 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// kpid: ZeroMQ event streams in, event-time windowed KPIs in SQLite out.
+//
+// The layout follows the data path:
+//   KPICore      pure model: events, filters, calendar windows, aggregates, the window engine (no I/O)
+//   CKPIJSON     C++ bridge over simdjson (on-demand), extracts only the fields a config uses
+//   KPIPipeline  bytes -> decoded event -> window engine (pure, no I/O)
+//   KPIConfig    TOML -> compiled configuration, with key/line errors
+//   CZeroMQ/ZeroMQ  thin, safe libzmq binding
+//   KPIStore     SQLite (GRDB): schema, migrations, flush writer, queries
+//   KPIDaemon    services that wire adapters around the core
+//   kpid, kpictl executables
+let package = Package(
+    name: "kpid",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kpid", targets: ["kpid"]),
+        .executable(name: "kpictl", targets: ["kpictl"]),
+        .library(name: "KPICore", targets: ["KPICore"]),
+        .library(name: "KPIPipeline", targets: ["KPIPipeline"]),
+        .library(name: "KPIConfig", targets: ["KPIConfig"]),
+        .library(name: "KPIStore", targets: ["KPIStore"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        .target(name: "KPICore"),
+        .target(
+            name: "CKPIJSON",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
+        .target(name: "KPIPipeline", dependencies: ["KPICore", "CKPIJSON"]),
+        .target(name: "KPIConfig", dependencies: ["KPICore", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(
+            name: "KPIStore",
+            dependencies: ["KPICore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "KPIDaemon",
+            dependencies: [
+                "KPICore", "KPIPipeline", "KPIConfig", "KPIStore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "kpid",
+            dependencies: [
+                "KPIDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kpictl",
+            dependencies: [
+                "KPICore", "KPIConfig", "KPIStore", "ZeroMQ", "KPIPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "KPICoreTests", dependencies: ["KPICore"]),
+        .testTarget(name: "KPIPipelineTests", dependencies: ["KPIPipeline", "KPICore"]),
+        .testTarget(name: "KPIConfigTests", dependencies: ["KPIConfig", "KPICore"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "KPIStoreTests", dependencies: ["KPIStore", "KPICore"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
+)

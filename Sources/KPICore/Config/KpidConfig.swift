@@ -1,0 +1,134 @@
+/// The whole configuration of one kpid instance, as compiled from `kpid.toml`.
+///
+/// It is a plain value: the loader in `KPIConfig` builds it, the engine and the adapters
+/// read it. Two configs compare equal when they would behave the same.
+public struct KpidConfig: Sendable, Equatable {
+    /// IANA time zone of calendar windows when a metric names none (default `UTC`).
+    public var timeZone: String = "UTC"
+    /// How far behind the largest event time seen a window stays open (default 1 minute).
+    public var allowedLatenessMillis: Int64 = 60_000
+    /// How often changed aggregates are written to SQLite (default 1 s).
+    public var flushIntervalMillis: Int64 = 1_000
+    /// Events stamped further than this ahead of the wall clock are rejected as `ts_in_future`
+    /// (default 10 minutes), so that one bad clock cannot close every open window.
+    public var maxFutureMillis: Int64 = 600_000
+    public var storage = StorageConfig()
+    public var limits = LimitsConfig()
+    public var sources: [SourceConfig] = []
+    public var metrics: [MetricDefinition] = []
+
+    public init() {}
+}
+
+/// Where and how kpid keeps its SQLite database.
+public struct StorageConfig: Sendable, Equatable {
+    /// Path of the SQLite file; relative paths are taken from the working directory.
+    public var path: String = "kpid.db"
+    /// Most rows kept in the `rejects` table per reason (default 1000); older ones are pruned.
+    public var rejectSamplesPerReason: Int = 1_000
+    public init() {}
+}
+
+/// Bounds on input, each counted when it bites.
+public struct LimitsConfig: Sendable, Equatable {
+    /// Largest ZeroMQ message accepted (`ZMQ_MAXMSGSIZE`, default 1 MiB). A peer sending more is disconnected by libzmq.
+    public var maxMessageBytes: Int = 1 << 20
+    /// Most events decoded from one NDJSON frame (default 10,000); the rest are rejected as `too_many_events`.
+    public var maxEventsPerFrame: Int = 10_000
+    /// Bytes of the offending input kept in a reject sample (default 256).
+    public var rejectSampleBytes: Int = 256
+    public init() {}
+}
+
+/// The ZeroMQ socket kinds kpid can receive on.
+public enum SourceKind: String, Sendable, Equatable, CaseIterable {
+    /// Publishers PUB; kpid SUBscribes with prefixes. Drops at the high-water mark.
+    case sub
+    /// Publishers PUSH; kpid PULLs. Back-pressure instead of drops.
+    case pull
+}
+
+/// One ZeroMQ endpoint set that kpid receives events on.
+public struct SourceConfig: Sendable, Equatable {
+    public var name: String
+    public var kind: SourceKind
+    /// Endpoints to bind, e.g. `tcp://127.0.0.1:5555`, `ipc:///run/kpid/events`.
+    public var bind: [String] = []
+    /// Endpoints to connect to.
+    public var connect: [String] = []
+    /// SUB prefixes (default `[""]`, everything). Ignored for PULL.
+    public var subscribe: [String] = [""]
+    /// `ZMQ_RCVHWM` (default 100,000 messages).
+    public var receiveHighWaterMark: Int = 100_000
+
+    public init(name: String, kind: SourceKind) {
+        self.name = name
+        self.kind = kind
+    }
+}
+
+/// Calendar windows, computed in a time zone. Weeks are ISO weeks, starting on Monday.
+public enum CalendarPeriod: String, Sendable, Equatable, CaseIterable, Comparable {
+    case minute, hour, day, week, month
+
+    public static func < (a: CalendarPeriod, b: CalendarPeriod) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// What a metric computes over the events of one window and label set.
+public enum AggregateSpec: Sendable, Equatable {
+    /// Number of events.
+    case count
+    /// Sum of a numeric field.
+    case sum(String)
+    /// Smallest value of a numeric field.
+    case min(String)
+    /// Largest value of a numeric field.
+    case max(String)
+    /// Mean of a numeric field.
+    case avg(String)
+    /// Number of distinct values of a field (exact: 64-bit hashes of the values).
+    case distinct(String)
+
+    /// The field the aggregate reads, or nil for `count`.
+    public var field: String? {
+        switch self {
+        case .count: return nil
+        case .sum(let f), .min(let f), .max(let f), .avg(let f), .distinct(let f): return f
+        }
+    }
+
+    /// True when the aggregate needs its field to be a number.
+    public var needsNumber: Bool {
+        switch self {
+        case .sum, .min, .max, .avg: return true
+        case .count, .distinct: return false
+        }
+    }
+}
+
+/// One metric: which events, which filter, which aggregate, grouped how, in which windows.
+public struct MetricDefinition: Sendable, Equatable {
+    public var name: String
+    /// Event types read (the event's `type`, or its topic frame).
+    public var events: [String]
+    public var filter: FilterExpr?
+    public var aggregate: AggregateSpec
+    /// Fields whose values form the label set of a row.
+    public var groupBy: [String] = []
+    public var windows: [CalendarPeriod]
+    /// IANA zone of this metric's windows; nil means the global one.
+    public var timeZone: String?
+
+    public init(name: String, events: [String], filter: FilterExpr? = nil, aggregate: AggregateSpec,
+                groupBy: [String] = [], windows: [CalendarPeriod], timeZone: String? = nil) {
+        self.name = name
+        self.events = events
+        self.filter = filter
+        self.aggregate = aggregate
+        self.groupBy = groupBy
+        self.windows = windows
+        self.timeZone = timeZone
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+
+/// The event-time window engine: it folds events into calendar windows per metric and label
+/// set, tracks the watermark, counts late events and hands changed rows to the store.
+///
+/// - Event time: the watermark is the largest `ts` seen minus the allowed lateness. A window is
+///   final once the watermark reaches its end; an event for a final window is *late*: it is
+///   counted per metric (``lateEvents``) and not folded in. Lateness is decided on arrival, so
+///   the same events in the same order always give the same numbers.
+/// - Memory: one ``AggregateCell`` per open (metric, period, window, label set), plus the
+///   label sets seen per metric. Final windows are emitted once and freed.
+/// - Cost per event: one type lookup, then per metric of that type a filter evaluation, a
+///   label-set hash, and per period a window lookup (usually two comparisons) and a hash-map
+///   probe. No allocation except for a new label set, window or distinct element.
+///
+/// The engine does no I/O and never reads a clock: callers pass event times. One engine belongs
+/// to one thread.
+public final class WindowEngine: @unchecked Sendable {
+    /// The fields the decoder must extract for this engine.
+    public let catalog: FieldCatalog
+    public let allowedLateness: EpochMillis
+    private var metrics: [CompiledMetric]
+    private var typeIndex: [String: Int] = [:]
+    private var typeBytes: [[UInt8]] = []
+    /// Metric indices per event type.
+    private var metricsByType: [[Int]] = []
+
+    private struct CellKey: Hashable {
+        var start: Int64
+        var metric: Int32
+        var group: Int32
+        var period: Int32
+        func hash(into h: inout Hasher) {
+            h.combine(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15
+                ^ (UInt64(UInt32(bitPattern: metric)) << 40 | UInt64(UInt32(bitPattern: period)) << 32 | UInt64(UInt32(bitPattern: group))))
+        }
+    }
+    private struct WindowKey: Hashable {
+        var start: Int64
+        var metric: Int32
+        var period: Int32
+    }
+    private struct OpenWindow {
+        var end: Int64
+        var cells: [Int32]
+    }
+
+    private var cellIndex: [CellKey: Int32] = [:]
+    private var cells: ContiguousArray<AggregateCell> = []
+    private var cellKeys: ContiguousArray<CellKey> = []
+    private var cellEnds: ContiguousArray<Int64> = []
+    private var freeCells: [Int32] = []
+    private var dirty: [Int32] = []
+    private var openWindows: [WindowKey: OpenWindow] = [:]
+
+    /// Largest event time seen, or `Int64.min` before the first event.
+    public private(set) var maxEventTime: EpochMillis = .min
+    /// Late events per metric index (see ``metricNames``).
+    public private(set) var lateEvents: [Int64]
+    /// Events refused by one metric, per metric index and reason.
+    public private(set) var metricRejects: [[MetricRejectReason: Int64]]
+    /// Events folded into at least one metric.
+    public private(set) var eventsCounted: Int64 = 0
+
+    /// Builds the engine for a validated config.
+    public init(config: KpidConfig) {
+        var catalog = FieldCatalog()
+        let zone = TimeZone(identifier: config.timeZone) ?? TimeZone(identifier: "UTC")!
+        var compiled: [CompiledMetric] = []
+        for (i, def) in config.metrics.enumerated() {
+            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
+        }
+        self.catalog = catalog
+        self.metrics = compiled
+        self.allowedLateness = config.allowedLatenessMillis
+        lateEvents = Array(repeating: 0, count: compiled.count)
+        metricRejects = Array(repeating: [:], count: compiled.count)
+        for m in compiled {
+            for t in m.definition.events {
+                let id: Int
+                if let existing = typeIndex[t] { id = existing } else {
+                    id = typeBytes.count
+                    typeIndex[t] = id
+                    typeBytes.append(Array(t.utf8))
+                    metricsByType.append([])
+                }
+                metricsByType[id].append(m.index)
+            }
+        }
+    }
+
+    /// Metric names by index.
+    public var metricNames: [String] { metrics.map(\.definition.name) }
+
+    /// The event types some metric reads.
+    public var eventTypes: [String] { typeBytes.map { String(decoding: $0, as: UTF8.self) } }
+
+    /// The watermark: the largest event time seen minus the allowed lateness.
+    public var watermark: EpochMillis {
+        maxEventTime == .min ? .min : maxEventTime &- allowedLateness
+    }
+
+    /// Open cells (metric, period, window, label set) held in memory.
+    public var openCellCount: Int { cellIndex.count }
+
+    /// The id of an event type given as UTF-8 bytes, or nil when no metric reads it.
+    /// No allocation: compares bytes against the few configured types.
+    @inline(__always)
+    public func typeID(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        for (i, t) in typeBytes.enumerated() where t.count == bytes.count {
+            let same = t.withUnsafeBytes { b in b.count == 0 || memcmpBytes(b.baseAddress!, bytes.baseAddress!, b.count) == 0 }
+            if same { return i }
+        }
+        return nil
+    }
+
+    /// The id of an event type given as a string.
+    public func typeID(_ name: String) -> Int? { typeIndex[name] }
+
+    /// The outcome of folding one event in.
+    public struct IngestOutcome: Sendable {
+        /// Windows updated.
+        public var updates = 0
+        /// Metric windows that were already final, so the event was late for them.
+        public var late = 0
+        /// The first metric that was late, or -1.
+        public var firstLateMetric = -1
+        /// The first metric that refused the event, or -1, and why.
+        public var firstRejectMetric = -1
+        public var rejectReason: MetricRejectReason?
+        public init() {}
+    }
+
+    /// Folds the event of type `typeID` at event time `ts` whose extracted fields are `slots`
+    /// (indexed by ``catalog``) into every metric that reads the type.
+    public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) -> IngestOutcome {
+        var out = IngestOutcome()
+        if ts > maxEventTime { maxEventTime = ts }
+        let wm = watermark
+        for mi in metricsByType[typeID] {
+            if let f = metrics[mi].filter {
+                switch f.evaluate(slots) {
+                case .match: break
+                case .noMatch: continue
+                case .wrongType:
+                    reject(mi, .wrongFieldType, &out)
+                    continue
+                }
+            }
+            var number = 0.0
+            var distinctHash: UInt64 = 0
+            let vs = metrics[mi].valueSlot
+            if vs >= 0 {
+                let v = slots[vs]
+                if metrics[mi].needsNumber {
+                    switch v.kind {
+                    case .number: number = v.number
+                    case .absent, .null: reject(mi, .missingField, &out); continue
+                    default: reject(mi, .wrongFieldType, &out); continue
+                    }
+                } else {
+                    // distinct: absent and null values are not values.
+                    if v.kind == .absent || v.kind == .null { reject(mi, .missingField, &out); continue }
+                    distinctHash = ValueHash.hash(v)
+                }
+            }
+            let group = metrics[mi].groups.group(for: slots)
+            let windowing = metrics[mi].windowing
+            for period in metrics[mi].periods {
+                let w = windowing.window(containing: ts, period: period)
+                if w.end <= wm {
+                    out.late += 1
+                    if out.firstLateMetric < 0 { out.firstLateMetric = mi }
+                    lateEvents[mi] += 1
+                    continue
+                }
+                let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))
+                let ci: Int
+                if let existing = cellIndex[key] {
+                    ci = Int(existing)
+                } else {
+                    ci = Int(newCell(key, end: w.end, distinct: metrics[mi].isDistinct))
+                }
+                if metrics[mi].isDistinct {
+                    cells[ci].samples &+= 1
+                    cells[ci].distinct!.insert(distinctHash)
+                } else if vs >= 0 {
+                    cells[ci].add(number: number)
+                } else {
+                    cells[ci].samples &+= 1
+                }
+                if !cells[ci].dirty {
+                    cells[ci].dirty = true
+                    dirty.append(Int32(ci))
+                }
+                out.updates += 1
+            }
+        }
+        if out.updates > 0 { eventsCounted += 1 }
+        return out
+    }
+
+    @inline(__always)
+    private func reject(_ mi: Int, _ reason: MetricRejectReason, _ out: inout IngestOutcome) {
+        metricRejects[mi][reason, default: 0] += 1
+        if out.firstRejectMetric < 0 {
+            out.firstRejectMetric = mi
+            out.rejectReason = reason
+        }
+    }
+
+    private func newCell(_ key: CellKey, end: Int64, distinct: Bool) -> Int32 {
+        let ci: Int32
+        if let free = freeCells.popLast() {
+            ci = free
+            cells[Int(ci)] = AggregateCell(distinct: distinct)
+            cellKeys[Int(ci)] = key
+            cellEnds[Int(ci)] = end
+        } else {
+            ci = Int32(cells.count)
+            cells.append(AggregateCell(distinct: distinct))
+            cellKeys.append(key)
+            cellEnds.append(end)
+        }
+        cellIndex[key] = ci
+        let wk = WindowKey(start: key.start, metric: key.metric, period: key.period)
+        openWindows[wk, default: OpenWindow(end: end, cells: [])].cells.append(ci)
+        return ci
+    }
+
+    /// Cuts a flush: a row for every cell that changed since the last flush, and a final row for
+    /// every cell whose window the watermark has passed (those cells are then freed).
+    public func flush() -> FlushBatch {
+        let wm = watermark
+        var batch = FlushBatch(watermark: wm)
+        // Final windows first, so that their cells are emitted once, as final.
+        var finished: [WindowKey] = []
+        for (wk, w) in openWindows where w.end <= wm { finished.append(wk) }
+        finished.sort { ($0.metric, $0.period, $0.start) < ($1.metric, $1.period, $1.start) }
+        for wk in finished {
+            let w = openWindows.removeValue(forKey: wk)!
+            for ci in w.cells {
+                batch.rows.append(row(Int(ci), final: true))
+                cellIndex.removeValue(forKey: cellKeys[Int(ci)])
+                cells[Int(ci)] = AggregateCell(distinct: false)
+                freeCells.append(ci)
+            }
+        }
+        for ci in dirty where cells[Int(ci)].dirty {
+            batch.rows.append(row(Int(ci), final: false))
+            cells[Int(ci)].dirty = false
+        }
+        dirty.removeAll(keepingCapacity: true)
+        return batch
+    }
+
+    private func row(_ ci: Int, final: Bool) -> AggregateRow {
+        let key = cellKeys[ci]
+        let m = metrics[Int(key.metric)]
+        let cell = cells[ci]
+        return AggregateRow(
+            metric: m.definition.name,
+            period: CalendarPeriod.allCases[Int(key.period)].rawValue,
+            windowStart: key.start,
+            windowEnd: cellEnds[ci],
+            labels: m.groups.json[Int(key.group)],
+            value: cell.value(for: m.definition.aggregate),
+            samples: cell.samples,
+            isFinal: final
+        )
+    }
+}
