@@ -14,7 +14,7 @@ import PackageDescription
 //   kpid, kpictl executables
 let package = Package(
     name: "kpid",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kpid", targets: ["kpid"]),
         .executable(name: "kpictl", targets: ["kpictl"]),

@@ -1,0 +1,76 @@
+/// Why an input was not counted. Every reason is a row label in the `counters` table
+/// (`rejects{reason=…}`) and the `reason` of its samples in the `rejects` table.
+public enum RejectReason: String, Sendable, CaseIterable {
+    /// The bytes are not valid JSON (truncated, NaN literals, trailing garbage…).
+    case malformedJSON = "malformed_json"
+    /// Valid JSON that is not an object.
+    case notObject = "not_object"
+    /// A field value is an object or an array; events are flat.
+    case nestedValue = "nested_value"
+    /// A number outside the range of a double (`1e400`).
+    case badNumber = "bad_number"
+    /// A string is not valid UTF-8.
+    case invalidUTF8 = "invalid_utf8"
+    /// The same field twice in one event.
+    case duplicateKey = "duplicate_key"
+    /// Neither a `type` field nor a topic frame.
+    case missingType = "missing_type"
+    /// `type` is present but not a string.
+    case badType = "bad_type"
+    /// The event's `type` differs from the topic frame it was published under.
+    case typeTopicMismatch = "type_topic_mismatch"
+    /// `ts` is neither epoch milliseconds nor an RFC 3339 string, or out of range.
+    case badTimestamp = "bad_ts"
+    /// `ts` is further ahead of the wall clock than `max_future`.
+    case timestampInFuture = "ts_in_future"
+    /// A message with more frames than topic + payload.
+    case tooManyFrames = "too_many_frames"
+    /// A frame with more events than `limits.max_events_per_frame`.
+    case tooManyEvents = "too_many_events"
+    /// An empty frame.
+    case emptyFrame = "empty_frame"
+    /// A metric needs a field of another JSON type (counted per metric).
+    case wrongFieldType = "wrong_field_type"
+    /// A numeric or distinct aggregate's field is absent or null (counted per metric).
+    case missingField = "missing_field"
+    /// The event's window was already final (counted per metric).
+    case late = "late"
+}
+
+/// A bounded sample of one rejected input, for the `rejects` table.
+public struct RejectSample: Sendable, Equatable {
+    public var receivedAt: EpochMillis
+    public var reason: RejectReason
+    /// The source (endpoint set) it came from.
+    public var source: String
+    /// The metric that refused it, for per-metric reasons.
+    public var metric: String?
+    /// A short human explanation.
+    public var detail: String?
+    /// The first bytes of the offending input.
+    public var sample: [UInt8]
+
+    public init(receivedAt: EpochMillis, reason: RejectReason, source: String, metric: String? = nil,
+                detail: String? = nil, sample: [UInt8]) {
+        self.receivedAt = receivedAt
+        self.reason = reason
+        self.source = source
+        self.metric = metric
+        self.detail = detail
+        self.sample = sample
+    }
+}
+
+/// An increment of a named health counter with labels, for the `counters` table.
+public struct CounterDelta: Sendable, Equatable {
+    /// Counter name, e.g. `events_received`, `rejects`, `late_events`.
+    public var name: String
+    /// Canonical label JSON.
+    public var labels: String
+    public var delta: Int64
+    public init(name: String, labels: String, delta: Int64) {
+        self.name = name
+        self.labels = labels
+        self.delta = delta
+    }
+}

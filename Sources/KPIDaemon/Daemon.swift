@@ -1,0 +1,48 @@
+import Foundation
+import KPIConfig
+import KPICore
+import KPIPipeline
+import KPIStore
+import Logging
+import ServiceLifecycle
+import ZeroMQ
+
+/// Everything one running kpid is made of, built from a config: the SQLite store, the flush
+/// writer, the ZeroMQ sources, the pipeline and the ingest service.
+///
+/// `start` order matters and is the contract tests and systemd rely on: the database is opened
+/// and migrated first, then every endpoint is bound or connected, and only then is the daemon
+/// ready (the `kpid ready` log line).
+public final class Daemon: Sendable {
+    public let config: KpidConfig
+    public let store: KPIStore
+    let loop: IngestLoop
+    let context: ZmqContext
+    let logger: Logger
+
+    /// Opens the store and the sockets for `config`. Throws ``StoreError`` or ``SourceError``.
+    public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        let path = databasePath ?? config.storage.path
+        store = try KPIStore(path: path)
+        context = try ZmqContext()
+        let sockets = try SourceSockets(config: config, context: context)
+        let pipeline = IngestPipeline(config: config, clock: clock)
+        let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
+        loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: IngestService(loop: loop))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        context.shutdown()
+    }
+}

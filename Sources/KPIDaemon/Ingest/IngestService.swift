@@ -1,0 +1,29 @@
+import Foundation
+import ServiceLifecycle
+
+/// The ingest loop as a swift-service-lifecycle `Service`: `run()` starts the loop on its own
+/// thread and returns when the loop has drained and flushed after a graceful shutdown
+/// (SIGTERM/SIGINT through the `ServiceGroup`).
+public struct IngestService: Service {
+    let loop: IngestLoop
+
+    public init(loop: IngestLoop) { self.loop = loop }
+
+    public func run() async throws {
+        let loop = self.loop
+        try await withGracefulShutdownHandler {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    loop.run()
+                    done.resume()
+                }
+                thread.name = "kpid-ingest"
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            loop.requestStop()
+        }
+        try Task.checkCancellation()
+    }
+}

@@ -1,0 +1,57 @@
+import KPICore
+import ZeroMQ
+
+/// Errors raised while opening the configured sources, naming the source and endpoint.
+public struct SourceError: Error, CustomStringConvertible {
+    public var source: String
+    public var endpoint: String
+    public var underlying: ZmqError
+    public var description: String { "source \(source): \(endpoint): \(underlying.message)" }
+}
+
+/// The ZeroMQ sockets of the configured sources: one SUB or PULL socket per source, bound and
+/// connected to every endpoint the source lists.
+///
+/// Options set on every socket: `ZMQ_RCVHWM` from the config, `ZMQ_MAXMSGSIZE` from
+/// `limits.max_message_bytes` (libzmq disconnects a peer that sends more), `ZMQ_LINGER` 0 so that
+/// shutdown never blocks, and the SUB prefixes.
+final class SourceSockets {
+    let context: ZmqContext
+    let sockets: [ZmqSocket]
+    let names: [String]
+
+    init(config: KpidConfig, context: ZmqContext) throws {
+        self.context = context
+        var sockets: [ZmqSocket] = []
+        do {
+            for source in config.sources {
+                let socket = try ZmqSocket(context: context, kind: source.kind == .sub ? .sub : .pull, lingerMilliseconds: 0)
+                sockets.append(socket)
+                try socket.setReceiveHighWaterMark(Int32(clamping: source.receiveHighWaterMark))
+                try socket.setMaxMessageSize(Int64(config.limits.maxMessageBytes))
+                if source.kind == .sub {
+                    for prefix in source.subscribe { try socket.subscribe(prefix) }
+                }
+                for endpoint in source.bind {
+                    do { try socket.bind(endpoint) } catch let e as ZmqError {
+                        throw SourceError(source: source.name, endpoint: "bind \(endpoint)", underlying: e)
+                    }
+                }
+                for endpoint in source.connect {
+                    do { try socket.connect(endpoint) } catch let e as ZmqError {
+                        throw SourceError(source: source.name, endpoint: "connect \(endpoint)", underlying: e)
+                    }
+                }
+            }
+        } catch {
+            for s in sockets { s.close() }
+            throw error
+        }
+        self.sockets = sockets
+        self.names = config.sources.map(\.name)
+    }
+
+    func close() {
+        for s in sockets { s.close() }
+    }
+}

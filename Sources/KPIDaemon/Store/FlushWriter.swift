@@ -1,0 +1,69 @@
+import Dispatch
+import KPICore
+import KPIPipeline
+import KPIStore
+import Logging
+
+/// Writes flushes to SQLite on its own serial queue, so that the ingest loop never waits for the
+/// disk. A flush that fails (disk full, database locked for longer than the busy timeout) is
+/// kept and written again, in order, before the next one: rows are never dropped, only delayed.
+public final class FlushWriter: @unchecked Sendable {
+    private let store: KPIStore
+    private let queue = DispatchQueue(label: "kpid.flush-writer")
+    private let logger: Logger
+    private let rejectsPerReason: Int
+    private var failed: [KPIStore.Flush] = []
+    private var writes = 0
+    /// Flushes that failed at least once (read on the writer queue).
+    public private(set) var failures = 0
+
+    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger) {
+        self.store = store
+        self.rejectsPerReason = rejectsPerReason
+        self.logger = logger
+    }
+
+    /// Queues a flush for writing.
+    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis) {
+        let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now)
+        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty { return }
+        queue.async { self.write(f) }
+    }
+
+    /// Blocks until every queued flush has been attempted.
+    public func drain() {
+        queue.sync {
+            if !failed.isEmpty { retryFailed() }
+        }
+    }
+
+    private func write(_ f: KPIStore.Flush) {
+        retryFailed()
+        guard failed.isEmpty else {
+            failed.append(f)
+            return
+        }
+        do {
+            try store.write(f)
+            writes += 1
+            if !f.rejects.isEmpty, writes % 16 == 0 {
+                try store.pruneRejects(keepPerReason: rejectsPerReason)
+            }
+        } catch {
+            failures += 1
+            failed.append(f)
+            logger.error("flush failed; will retry", metadata: ["error": "\(error)", "rows": "\(f.batch.rows.count)"])
+        }
+    }
+
+    private func retryFailed() {
+        while let first = failed.first {
+            do {
+                try store.write(first)
+                failed.removeFirst()
+            } catch {
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+
+/// A swift-log handler that writes one logfmt line per record to stdout, which journald
+/// captures as is: `ts=2026-11-23T10:00:00.123Z level=info msg="kpid ready" sources=2`.
+public struct LogfmtLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private static let lock = NSLock()
+
+    public init(label: String, level: Logger.Level = .info) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = "ts=\(Self.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote("\(event.message)"))"
+        var all = metadata
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
+            line += " \(k)=\(Self.quote("\(v)"))"
+        }
+        line += "\n"
+        Self.lock.lock()
+        FileHandle.standardOutput.write(Data(line.utf8))
+        Self.lock.unlock()
+    }
+
+    static func quote(_ s: String) -> String {
+        let needs = s.isEmpty || s.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" || $0 == "\\" })
+        guard needs else { return s }
+        let escaped = s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+        return "\"\(escaped)\""
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ms = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
+        let d = Date(timeIntervalSince1970: Double(ms) / 1000)
+        return d.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}

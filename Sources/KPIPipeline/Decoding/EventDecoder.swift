@@ -1,0 +1,183 @@
+import CKPIJSON
+import KPICore
+
+/// Why a document of a payload was rejected.
+public enum DecodeError: String, Sendable, CaseIterable {
+    /// Not valid JSON: bad syntax, truncated, `NaN`/`Infinity` literals, trailing content after the
+    /// object, an invalid escape such as `"\x"` in an extracted string. Also used for the rare
+    /// internal failures of the decoder (out of memory, a single document over 4 GiB).
+    case malformedJSON = "malformed_json"
+    /// Valid JSON whose root is not an object, e.g. `[1,2]` or `"str"`.
+    case notObject = "not_object"
+    /// A field value (extracted or not) is an object or an array; events are flat.
+    case nestedValue = "nested_value"
+    /// A syntactically valid number outside the range of `Double`, e.g. `1e400`.
+    case badNumber = "bad_number"
+    /// The document contains bytes that are not valid UTF-8 (checked for the whole line), or an
+    /// extracted string or key contains an unpaired surrogate escape such as `"\ud800"`.
+    case invalidUTF8 = "invalid_utf8"
+    /// An extracted key occurs more than once in the same object.
+    case duplicateKey = "duplicate_key"
+}
+
+/// The outcome of one ``EventDecoder/next()`` call.
+public enum DecodeStep: Sendable, Equatable {
+    /// An event was decoded; read it through ``EventDecoder/slots`` or ``EventDecoder/slot(_:)``.
+    case event
+    /// The loaded payload holds no further documents.
+    case end
+    /// The current document was rejected; ``EventDecoder/currentLine`` holds its bytes. The next
+    /// call continues with the following line.
+    case error(DecodeError)
+}
+
+/// Decodes JSON events (one object, or NDJSON) into preallocated ``FieldValue`` slots, extracting
+/// only the fields it was created for. Backed by simdjson's on-demand parser (`CKPIJSON`).
+///
+/// Usage:
+/// ```swift
+/// let decoder = EventDecoder(fields: ["ts", "service", "latency_ms"])
+/// payload.withUnsafeBytes { decoder.load($0) }
+/// while true {
+///     switch decoder.next() {
+///     case .event: use(decoder.slot(0), decoder.slot(1), decoder.slot(2))
+///     case .error(let reason): reject(reason, sample: decoder.currentLine)
+///     case .end: return
+///     }
+/// }
+/// ```
+///
+/// Format: the payload is either one JSON object (it may be pretty-printed over several lines) or
+/// NDJSON: objects separated by `"\n"`; `"\r\n"`, blank lines, surrounding whitespace and a leading
+/// UTF-8 byte order mark are tolerated. Each line is parsed as its own document, so a bad line is
+/// reported once and the lines after it still decode.
+///
+/// Values: strings are unescaped UTF-8; numbers are `Double` (integers are exact up to 2^53, larger
+/// integers are rounded); booleans have `number` 1/0. Keys that are not extracted are neither
+/// unescaped nor matched beyond a length check, but every value's type is checked (objects/arrays
+/// reject the event) and skipped numbers and literals are validated; escapes inside skipped strings
+/// are not checked.
+///
+/// Costs: `init` allocates the decoder, its slot buffers and about 0.5 MiB of parser buffers.
+/// ``load(_:)`` copies the payload (one memcpy) and allocates only when the payload is larger than
+/// any before. ``next()`` allocates nothing unless a document is larger than every previous one
+/// (and larger than 64 KiB), in which case the parser buffers grow geometrically.
+///
+/// Not thread-safe: use one decoder per task/thread. The class is deliberately not `Sendable`.
+public final class EventDecoder {
+    /// The extracted field names; slot `i` holds `fields[i]`.
+    public let fields: [String]
+
+    private let handle: OpaquePointer
+    private let cSlots: UnsafeMutablePointer<kpid_slot>
+    private let fieldSlots: UnsafeMutablePointer<FieldValue>
+    private let count: Int
+    private var info = kpid_doc_info()
+    private var payloadBase: UnsafePointer<UInt8>?
+
+    /// Creates a decoder extracting `fields` (slot `i` = `fields[i]`, matched against the unescaped
+    /// key bytes). A name listed twice fills both slots. Allocates once, here.
+    public init(fields: [String]) {
+        self.fields = fields
+        count = fields.count
+        var blob: [UInt8] = []
+        var lengths: [Int] = []
+        var offsets: [Int] = []
+        for name in fields {
+            offsets.append(blob.count)
+            blob.append(contentsOf: name.utf8)
+            lengths.append(name.utf8.count)
+        }
+        blob.append(0) // never empty, so baseAddress is non-nil
+        let created: OpaquePointer? = blob.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
+            return pointers.withUnsafeBufferPointer { names in
+                lengths.withUnsafeBufferPointer { lens in
+                    kpid_decoder_new(names.baseAddress, lens.baseAddress, fields.count)
+                }
+            }
+        }
+        guard let created else { fatalError("EventDecoder: out of memory creating the decoder") }
+        handle = created
+        cSlots = .allocate(capacity: max(count, 1))
+        cSlots.initialize(repeating: kpid_slot(), count: max(count, 1))
+        fieldSlots = .allocate(capacity: max(count, 1))
+        fieldSlots.initialize(repeating: .absent, count: max(count, 1))
+    }
+
+    deinit {
+        kpid_decoder_free(handle)
+        cSlots.deallocate()
+        fieldSlots.deallocate()
+    }
+
+    /// Copies `payload` into the decoder and rewinds to its first document. Invalidates all views
+    /// (slots, strings, ``currentLine``) handed out before. Cost: one memcpy; allocates only when
+    /// the payload is larger than any loaded before. The caller's buffer is not retained.
+    public func load(_ payload: UnsafeRawBufferPointer) {
+        let rc = kpid_decoder_load(handle, payload.baseAddress, payload.count)
+        precondition(rc == KPID_OK, "EventDecoder: out of memory loading a \(payload.count)-byte payload")
+        payloadBase = kpid_decoder_payload(handle)
+        info = kpid_doc_info()
+        for i in 0..<count { fieldSlots[i] = .absent }
+    }
+
+    /// Decodes the next document. After `.event`, ``slots`` hold its fields; after `.error`,
+    /// slot contents are unspecified but ``currentLine`` holds the rejected bytes.
+    ///
+    /// Cost: one simdjson parse of the line plus a conversion of the slots; no allocation (see the
+    /// type's documentation for the buffer-growth exception). Invalidates the views of the
+    /// previous call.
+    public func next() -> DecodeStep {
+        let rc = kpid_decoder_next(handle, cSlots, &info)
+        if rc == KPID_EVENT {
+            for i in 0..<count {
+                let c = cSlots[i]
+                fieldSlots[i] = FieldValue(
+                    kind: FieldValue.Kind(rawValue: c.kind) ?? .absent,
+                    number: c.number,
+                    string: UnsafeRawBufferPointer(start: c.string, count: c.length)
+                )
+            }
+            return .event
+        }
+        for i in 0..<count { fieldSlots[i] = .absent }
+        switch rc {
+        case KPID_END: return .end
+        case KPID_ERR_NOT_OBJECT: return .error(.notObject)
+        case KPID_ERR_NESTED: return .error(.nestedValue)
+        case KPID_ERR_BAD_NUMBER: return .error(.badNumber)
+        case KPID_ERR_INVALID_UTF8: return .error(.invalidUTF8)
+        case KPID_ERR_DUPLICATE_KEY: return .error(.duplicateKey)
+        default: return .error(.malformedJSON) // KPID_ERR_MALFORMED, KPID_ERR_INTERNAL
+        }
+    }
+
+    /// The fields of the current event, one per name in ``fields`` (all `.absent` after `.end` or
+    /// `.error`). A view into decoder-owned memory: the buffer and the string bytes it points to
+    /// are valid until the next ``next()`` or ``load(_:)`` call or the decoder's deinit. Free to read.
+    public var slots: UnsafeBufferPointer<FieldValue> {
+        UnsafeBufferPointer(start: fieldSlots, count: count)
+    }
+
+    /// The value of field `i` of the current event (`fields[i]`), with the same lifetime as
+    /// ``slots``. O(1), no allocation.
+    @inline(__always)
+    public func slot(_ i: Int) -> FieldValue {
+        precondition(i >= 0 && i < count, "EventDecoder.slot: index \(i) out of range 0..<\(count)")
+        return fieldSlots[i]
+    }
+
+    /// The raw bytes of the current document as they appear in the payload (surrounding whitespace
+    /// and the line break trimmed), after `.event` or `.error`; empty after `.end` or before the
+    /// first call. Use it to keep a sample of a rejected line (copy it: it is valid until the next
+    /// ``load(_:)`` or the decoder's deinit). Free to read.
+    public var currentLine: UnsafeRawBufferPointer {
+        guard let payloadBase, info.length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: payloadBase + info.offset, count: info.length)
+    }
+
+    /// Byte offset of ``currentLine`` in the loaded payload.
+    public var currentOffset: Int { info.offset }
+}

@@ -1,0 +1,246 @@
+import KPICore
+
+/// The hot path of kpid without the sockets: ZeroMQ frames → decoded events → qualified →
+/// folded into the ``WindowEngine``.
+///
+/// It owns the decoder and the engine, counts every input by source, type and reject reason, and
+/// keeps a bounded sample of rejected inputs until the next flush. Per event it allocates nothing
+/// (the decoder reuses its buffers, the engine allocates only for new windows and label sets).
+///
+/// Time: event time comes from `ts`; the injected clock only stamps events that have none and
+/// bounds how far in the future an event may be. One pipeline belongs to one thread.
+public final class IngestPipeline: @unchecked Sendable {
+    public let engine: WindowEngine
+    public let config: KpidConfig
+    /// Source names, indexed by the `source` argument of ``process(frames:source:)``.
+    public let sources: [String]
+    private let decoder: EventDecoder
+    private let clock: any WallClock
+    private let eventTypes: [String]
+    private let otherType: Int
+    private let metricNames: [String]
+    public private(set) var counters: IngestCounters
+    private var pendingSamples: [RejectSample] = []
+    private var samplesThisFlush: [Int]
+    /// Samples kept per reason between two flushes.
+    public var samplesPerReasonPerFlush = 20
+
+    /// Builds the pipeline for a validated config.
+    public init(config: KpidConfig, clock: any WallClock, sources: [String]? = nil) {
+        self.config = config
+        self.clock = clock
+        self.engine = WindowEngine(config: config)
+        self.sources = sources ?? config.sources.map(\.name)
+        self.decoder = EventDecoder(fields: engine.catalog.names)
+        self.eventTypes = engine.eventTypes
+        self.otherType = eventTypes.count
+        self.metricNames = engine.metricNames
+        self.counters = IngestCounters(sources: max(1, self.sources.count), types: eventTypes.count)
+        self.samplesThisFlush = Array(repeating: 0, count: RejectReason.allCases.count)
+    }
+
+    /// Processes one ZeroMQ message given as its frames: one JSON frame, or a topic frame and a
+    /// JSON frame. `source` indexes ``sources``.
+    public func process(frames: [UnsafeRawBufferPointer], source: Int) {
+        switch frames.count {
+        case 0: return
+        case 1: process(topic: nil, payload: frames[0], source: source)
+        case 2: process(topic: frames[0], payload: frames[1], source: source)
+        default:
+            counters.countMessage(source: source)
+            reject(.tooManyFrames, source: source, bytes: frames[0], detail: "\(frames.count) frames; expected 1 or 2")
+        }
+    }
+
+    /// Processes one ZeroMQ message without building an array of frames: `frameCount` frames of
+    /// which `first` and `second` are the first two (`second` is ignored for one frame).
+    @inline(__always)
+    public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int) {
+        switch frameCount {
+        case 0: return
+        case 1: process(topic: nil, payload: first, source: source)
+        case 2: process(topic: first, payload: second, source: source)
+        default:
+            counters.countMessage(source: source)
+            reject(.tooManyFrames, source: source, bytes: first, detail: "\(frameCount) frames; expected 1 or 2")
+        }
+    }
+
+    /// Processes one payload (a JSON object or NDJSON), with the topic frame if there was one.
+    public func process(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, source: Int) {
+        counters.countMessage(source: source)
+        if payload.isEmpty {
+            reject(.emptyFrame, source: source, bytes: topic ?? payload, detail: "empty payload frame")
+            return
+        }
+        decoder.load(payload)
+        var events = 0
+        let limit = config.limits.maxEventsPerFrame
+        while true {
+            switch decoder.next() {
+            case .end:
+                return
+            case .error(let e):
+                reject(RejectReason(e), source: source, bytes: decoder.currentLine, detail: nil)
+            case .event:
+                events += 1
+                if events > limit {
+                    reject(.tooManyEvents, source: source, bytes: decoder.currentLine,
+                           detail: "more than \(limit) events in one frame; the rest of the frame was dropped")
+                    return
+                }
+                handleEvent(topic: topic, source: source)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func handleEvent(topic: UnsafeRawBufferPointer?, source: Int) {
+        let slots = decoder.slots
+        // The event type: the `type` field, else the topic frame.
+        let typeField = slots[FieldCatalog.typeSlot]
+        let typeBytes: UnsafeRawBufferPointer
+        switch typeField.kind {
+        case .string:
+            typeBytes = typeField.string
+            if let topic, !topic.isEmpty, !Self.equal(topic, typeBytes) {
+                reject(.typeTopicMismatch, source: source, bytes: decoder.currentLine,
+                       detail: "type differs from topic \"\(String(decoding: topic.prefix(64), as: UTF8.self))\"")
+                return
+            }
+        case .absent:
+            guard let topic, !topic.isEmpty else {
+                reject(.missingType, source: source, bytes: decoder.currentLine, detail: nil)
+                return
+            }
+            typeBytes = topic
+        default:
+            reject(.badType, source: source, bytes: decoder.currentLine, detail: "type must be a string")
+            return
+        }
+        guard let typeID = engine.typeID(typeBytes) else {
+            counters.countReceived(source: source, type: otherType)
+            return
+        }
+        counters.countReceived(source: source, type: typeID)
+
+        // Event time.
+        let tsField = slots[FieldCatalog.timestampSlot]
+        let now = clock.nowMillis()
+        let ts: EpochMillis
+        switch tsField.kind {
+        case .number:
+            guard let t = Timestamp.fromEpochNumber(tsField.number) else {
+                reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts out of range")
+                return
+            }
+            ts = t
+        case .string:
+            guard let t = Timestamp.parseRFC3339(tsField.string) else {
+                reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts is not RFC 3339")
+                return
+            }
+            ts = t
+        case .absent, .null:
+            counters.countTimestampMissing()
+            ts = now
+        case .bool:
+            reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts must be a number or a string")
+            return
+        }
+        if ts > now &+ config.maxFutureMillis {
+            reject(.timestampInFuture, source: source, bytes: decoder.currentLine,
+                   detail: "ts \(Timestamp.formatRFC3339(ts)) is ahead of the clock by more than max_future")
+            return
+        }
+        let outcome = engine.ingest(typeID: typeID, timestamp: ts, slots: slots)
+        if outcome.late > 0 {
+            counters.countReject(source: source, reason: .late)
+            sample(.late, source: source, bytes: decoder.currentLine,
+                   metric: metricNames[outcome.firstLateMetric], detail: "window already final")
+        }
+        if let reason = outcome.rejectReason {
+            let r: RejectReason = reason == .wrongFieldType ? .wrongFieldType : .missingField
+            counters.countReject(source: source, reason: r)
+            sample(r, source: source, bytes: decoder.currentLine, metric: metricNames[outcome.firstRejectMetric], detail: nil)
+        }
+    }
+
+    @inline(__always)
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && (a.count == 0 || a.elementsEqual(b))
+    }
+
+    private func reject(_ reason: RejectReason, source: Int, bytes: UnsafeRawBufferPointer, detail: String?) {
+        counters.countReject(source: source, reason: reason)
+        sample(reason, source: source, bytes: bytes, metric: nil, detail: detail)
+    }
+
+    private func sample(_ reason: RejectReason, source: Int, bytes: UnsafeRawBufferPointer, metric: String?, detail: String?) {
+        let o = reason.ordinal
+        guard samplesThisFlush[o] < samplesPerReasonPerFlush else { return }
+        samplesThisFlush[o] += 1
+        pendingSamples.append(RejectSample(
+            receivedAt: clock.nowMillis(), reason: reason,
+            source: source < sources.count ? sources[source] : "?",
+            metric: metric, detail: detail,
+            sample: Array(bytes.prefix(config.limits.rejectSampleBytes))))
+    }
+
+    /// What a flush writes: the engine's changed rows, the counter increments and the reject
+    /// samples since the previous flush.
+    public struct Flush: Sendable {
+        public var batch: FlushBatch
+        public var counters: [CounterDelta]
+        public var rejects: [RejectSample]
+    }
+
+    /// Cuts a flush (see ``WindowEngine/flush()``), including per-metric late and reject counters.
+    public func flush() -> Flush {
+        let batch = engine.flush()
+        var deltas = counters.deltas(sources: sources, types: eventTypes)
+        deltas += metricCounterDeltas()
+        let rejects = pendingSamples
+        pendingSamples.removeAll(keepingCapacity: true)
+        for i in samplesThisFlush.indices { samplesThisFlush[i] = 0 }
+        return Flush(batch: batch, counters: deltas, rejects: rejects)
+    }
+
+    private var reportedLate: [Int64] = []
+    private var reportedMetricRejects: [[MetricRejectReason: Int64]] = []
+
+    private func metricCounterDeltas() -> [CounterDelta] {
+        var out: [CounterDelta] = []
+        let late = engine.lateEvents
+        if reportedLate.isEmpty { reportedLate = late.map { _ in 0 } }
+        if reportedMetricRejects.isEmpty { reportedMetricRejects = late.map { _ in [:] } }
+        for (i, n) in late.enumerated() where n != reportedLate[i] {
+            out.append(CounterDelta(name: "late_events", labels: CanonicalLabels.json(["metric": metricNames[i]]), delta: n - reportedLate[i]))
+        }
+        let mr = engine.metricRejects
+        for (i, byReason) in mr.enumerated() {
+            for (reason, n) in byReason where n != reportedMetricRejects[i][reason, default: 0] {
+                out.append(CounterDelta(name: "metric_rejects",
+                                        labels: CanonicalLabels.json(["metric": metricNames[i], "reason": reason.rawValue]),
+                                        delta: n - reportedMetricRejects[i][reason, default: 0]))
+            }
+        }
+        reportedLate = late
+        reportedMetricRejects = mr
+        return out
+    }
+}
+
+extension RejectReason {
+    /// The reject reason of a decoder error.
+    public init(_ e: DecodeError) {
+        switch e {
+        case .malformedJSON: self = .malformedJSON
+        case .notObject: self = .notObject
+        case .nestedValue: self = .nestedValue
+        case .badNumber: self = .badNumber
+        case .invalidUTF8: self = .invalidUTF8
+        case .duplicateKey: self = .duplicateKey
+        }
+    }
+}
