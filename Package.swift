@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "KPIPipelineTests", dependencies: ["KPIPipeline", "KPICore"]),
         .testTarget(name: "KPIConfigTests", dependencies: ["KPIConfig", "KPICore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "KPIStoreTests", dependencies: ["KPIStore", "KPICore"]),
+        .testTarget(name: "KPIStoreTests", dependencies: ["KPIStore", "KPICore", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -1,5 +1,13 @@
 import CZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One socket event reported by a ``ZmqMonitor``.
 public struct ZmqMonitorEvent: Sendable, Equatable, CustomStringConvertible {
     /// What happened, with the event's value where it carries meaning.

@@ -1,5 +1,13 @@
 import CZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Receiving (zmq_msg_recv): the hot path. Receiving into a reused
 // ZmqMultipartMessage allocates nothing in Swift.
 
@@ -22,10 +30,10 @@ extension ZmqSocket {
 
         let first = message.storage
         if zmq_msg_recv(first, socket, dontWait ? ZMQ_DONTWAIT : 0) < 0 {
-            let error = ZmqError.last("receive")
-            message.release(first)
-            if error.isAgain { return false }
-            throw error
+            // Check errno before building an error: EAGAIN is the common, allocation-free path.
+            let code = zmq_errno()
+            if code == EAGAIN { return false }
+            throw ZmqError(errno: code, operation: "receive")
         }
         var kept = 1
         var bytes = zmq_msg_size(first)

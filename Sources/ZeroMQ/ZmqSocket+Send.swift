@@ -1,5 +1,13 @@
 import CZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Sending (zmq_send). libzmq copies the bytes into its own message, so the caller's
 // buffer may be reused as soon as a send returns. No Swift allocation happens for
 // contiguous inputs ([UInt8], ArraySlice, ContiguousArray, native String, buffers).
@@ -20,9 +28,10 @@ extension ZmqSocket {
         if more { flags |= ZMQ_SNDMORE }
         if dontWait { flags |= ZMQ_DONTWAIT }
         if zmq_send(socket, buffer.baseAddress, buffer.count, flags) < 0 {
-            let error = ZmqError.last("send")
-            if error.isAgain { return false }
-            throw error
+            // Check errno before building an error: EAGAIN must not allocate.
+            let code = zmq_errno()
+            if code == EAGAIN { return false }
+            throw ZmqError(errno: code, operation: "send")
         }
         return true
     }
