@@ -12,6 +12,11 @@ import PackageDescription
 //   KPIStore     SQLite (GRDB): schema, migrations, flush writer, queries
 //   KPIDaemon    services that wire adapters around the core
 //   kpid, kpictl executables
+/// The hot path (decode, filter, window, aggregate) is single-threaded by design: one pipeline
+/// and one engine per ingest thread. Dynamic exclusivity checks on their class properties cost
+/// a runtime call per access there, so they are off in these two targets (static checks stay).
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "kpid",
     platforms: [.macOS(.v15)],
@@ -32,17 +37,16 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
-        .target(name: "KPICore"),
+        .target(name: "KPICore", swiftSettings: hotPathSettings),
         .target(
             name: "CKPIJSON",
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("simdjson")]
         ),
-        .target(name: "KPIPipeline", dependencies: ["KPICore", "CKPIJSON"]),
+        .target(name: "KPIPipeline", dependencies: ["KPICore", "CKPIJSON"], swiftSettings: hotPathSettings),
         .target(name: "KPIConfig", dependencies: ["KPICore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .systemLibrary(
             name: "CZeroMQ",
-            pkgConfig: "libzmq",
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),

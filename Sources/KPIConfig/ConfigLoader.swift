@@ -136,8 +136,15 @@ struct ConfigCompiler {
         } catch let e as TOMLParseError {
             let line = e.source.begin.line
             let column = e.source.begin.column
+            // toml++ says "Error while parsing key-value pair: expected value, saw '\n'".
+            var detail = e.description
+            let lead = "Error while parsing "
+            if detail.hasPrefix(lead), let colon = detail.range(of: ": ") {
+                let context = detail[detail.index(detail.startIndex, offsetBy: lead.count)..<colon.lowerBound]
+                detail = "\(detail[colon.upperBound...]) (in a \(context))"
+            }
             errors.append(ConfigError(key: "", line: line > 0 ? line : nil, column: column > 0 ? column : nil,
-                                      message: "TOML syntax error at column \(column): \(e.description)", file: file))
+                                      message: "TOML syntax error at column \(column): \(detail)", file: file))
             return config
         } catch {
             errors.append(ConfigError(key: "", line: nil, message: "TOML syntax error: \(error)", file: file))

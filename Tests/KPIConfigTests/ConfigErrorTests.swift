@@ -80,7 +80,7 @@ final class ConfigErrorTests: XCTestCase {
 
     func testUnknownKeysInSourcesAndMetricsAreIndexed() {
         assertError(source + metric + metric.replacingOccurrences(of: "name = \"m\"", with: "name = \"m2\"\ngroupby = [\"x\"]"),
-                    key: "metrics[1].groupby", line: 14, message: "unknown key \"groupby\"", hint: "did you mean \"group_by\"?")
+                    key: "metrics[1].groupby", line: 12, message: "unknown key \"groupby\"", hint: "did you mean \"group_by\"?")
         assertError(source.replacingOccurrences(of: "kind = \"sub\"", with: "kind = \"sub\"\nbnd = []") + metric,
                     key: "sources[0].bnd", line: 4, message: "unknown key", hint: "did you mean \"bind\"?")
     }
@@ -110,9 +110,9 @@ final class ConfigErrorTests: XCTestCase {
         assertError("[limits]\nmax_message_bytes = 1.5\n" + source + metric, key: "limits.max_message_bytes", line: 2,
                     message: "expected an integer, found a float")
         assertError(source + metric.replacingOccurrences(of: "events = [\"e\"]", with: "events = [\"e\", 7]"),
-                    key: "metrics[0].events[1]", line: 8, message: "expected a string, found an integer (7)")
+                    key: "metrics[0].events[1]", line: 7, message: "expected a string, found an integer (7)")
         assertError(source + metric.replacingOccurrences(of: "windows = [\"hour\"]", with: "windows = true"),
-                    key: "metrics[0].windows", line: 10, message: "expected an array of strings, found a boolean")
+                    key: "metrics[0].windows", line: 9, message: "expected an array of strings, found a boolean")
         assertError("kpid = 1\n" + source + metric, key: "kpid", line: 1, message: "expected a table")
         assertError("[sources]\nname = \"x\"\n" + metric, key: "sources", line: 1,
                     message: "expected an array of tables", hint: "[[sources]]")
@@ -149,7 +149,7 @@ final class ConfigErrorTests: XCTestCase {
     }
 
     func testUnknownMetricTimeZone() {
-        assertError(source + metric + "time_zone = \"Mars/Olympus\"\n", key: "metrics[0].time_zone", line: 12,
+        assertError(source + metric + "time_zone = \"Mars/Olympus\"\n", key: "metrics[0].time_zone", line: 10,
                     message: "unknown time zone \"Mars/Olympus\"", hint: "IANA")
     }
 
@@ -184,13 +184,13 @@ final class ConfigErrorTests: XCTestCase {
     }
 
     func testDuplicateSourceNames() {
-        assertError(source + source + metric, key: "sources[1].name", line: 7,
+        assertError(source + source + metric, key: "sources[1].name", line: 6,
                     message: "duplicate source name \"web\" (first defined at line 2)")
     }
 
     func testSubscribeOnPullSourceIsAnError() {
         let text = source.replacingOccurrences(of: "kind = \"sub\"", with: "kind = \"pull\"") + "subscribe = [\"\"]\n" + metric
-        assertError(text, key: "sources[0].subscribe", line: 6, message: "subscribe applies only to sub sources",
+        assertError(text, key: "sources[0].subscribe", line: 5, message: "subscribe applies only to sub sources",
                     hint: "remove subscribe")
     }
 
@@ -204,25 +204,25 @@ final class ConfigErrorTests: XCTestCase {
     // MARK: Metrics
 
     func testMetricRequiredKeys() {
-        for (key, line) in [("name", 7), ("events", 7), ("aggregate", 7), ("windows", 7)] {
+        for (key, line) in [("name", 5), ("events", 5), ("aggregate", 5), ("windows", 5)] {
             let text = source + metric.split(separator: "\n").filter { !$0.hasPrefix(key + " ") }.joined(separator: "\n")
             assertError(text, key: "metrics[0].\(key)", line: line, message: "missing \(key)")
         }
         assertError(source + metric.replacingOccurrences(of: "events = [\"e\"]", with: "events = []"),
-                    key: "metrics[0].events", line: 9, message: "events is empty")
+                    key: "metrics[0].events", line: 7, message: "events is empty")
         assertError(source + metric.replacingOccurrences(of: "windows = [\"hour\"]", with: "windows = []"),
-                    key: "metrics[0].windows", line: 11, message: "windows is empty")
+                    key: "metrics[0].windows", line: 9, message: "windows is empty")
     }
 
     func testDuplicateMetricNames() {
-        assertError(source + metric + metric, key: "metrics[1].name", line: 14,
-                    message: "duplicate metric name \"m\" (first defined at line 8)")
+        assertError(source + metric + metric, key: "metrics[1].name", line: 11,
+                    message: "duplicate metric name \"m\" (first defined at line 6)")
     }
 
     func testMetricNameMustBeAnIdentifier() {
         for bad in ["http-5xx", "5xx", "", "a b", "é"] {
             assertError(source + metric.replacingOccurrences(of: "name = \"m\"", with: "name = \"\(bad)\""),
-                        key: "metrics[0].name", line: 8, message: "invalid metric name")
+                        key: "metrics[0].name", line: 6, message: "invalid metric name")
         }
         let e = firstError(source + metric.replacingOccurrences(of: "name = \"m\"", with: "name = \"http-5xx\""))
         XCTAssertEqual(e.hint, "e.g. name = \"http_5xx\"")
@@ -232,7 +232,7 @@ final class ConfigErrorTests: XCTestCase {
         let text = source + metric.replacingOccurrences(of: "aggregate = \"count\"", with: "aggregate = \"p95(x)\"")
         let e = firstError(text)
         XCTAssertEqual(e.description,
-                       "conf/kpid.toml:10: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field))")
+                       "conf/kpid.toml:8: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field))")
     }
 
     func testMalformedAggregates() {
@@ -247,33 +247,33 @@ final class ConfigErrorTests: XCTestCase {
         ]
         for (aggregate, message, hint) in cases {
             assertError(source + metric.replacingOccurrences(of: "aggregate = \"count\"", with: "aggregate = \"\(aggregate)\""),
-                        key: "metrics[0].aggregate", line: 10, message: message, hint: hint)
+                        key: "metrics[0].aggregate", line: 8, message: message, hint: hint)
         }
     }
 
     func testUnknownWindowPeriod() {
         assertError(source + metric.replacingOccurrences(of: "windows = [\"hour\"]", with: "windows = [\"day\", \"hourly\"]"),
-                    key: "metrics[0].windows[1]", line: 11, message: "unknown window period \"hourly\"",
+                    key: "metrics[0].windows[1]", line: 9, message: "unknown window period \"hourly\"",
                     hint: "did you mean \"hour\"? one of minute, hour, day, week, month")
         assertError(source + metric.replacingOccurrences(of: "windows = [\"hour\"]", with: "windows = [\"hour\", \"hour\"]"),
-                    key: "metrics[0].windows[1]", line: 11, message: "listed twice")
+                    key: "metrics[0].windows[1]", line: 9, message: "listed twice")
     }
 
     func testFilterSyntaxErrorReportsTheFilterColumn() {
         let text = source + metric + "filter = \"status >= and x = 1\"\n"
         let e = firstError(text)
         XCTAssertEqual(e.key, "metrics[0].filter")
-        XCTAssertEqual(e.line, 12)
+        XCTAssertEqual(e.line, 10)
         XCTAssertEqual(e.message, "invalid filter: expected a literal after '>=' at column 11")
         XCTAssertNotNil(e.hint)
     }
 
     func testFilterMustBeAString() {
-        assertError(source + metric + "filter = 5\n", key: "metrics[0].filter", line: 12, message: "expected a string")
+        assertError(source + metric + "filter = 5\n", key: "metrics[0].filter", line: 10, message: "expected a string")
     }
 
     func testDuplicateGroupByField() {
-        assertError(source + metric + "group_by = [\"a\", \"a\"]\n", key: "metrics[0].group_by[1]", line: 12,
+        assertError(source + metric + "group_by = [\"a\", \"a\"]\n", key: "metrics[0].group_by[1]", line: 10,
                     message: "listed twice")
     }
 
@@ -296,7 +296,7 @@ final class ConfigErrorTests: XCTestCase {
         """
         let e = firstError(text)
         XCTAssertEqual(e.key, "metrics[1].filter")
-        XCTAssertEqual(e.line, 15)
+        XCTAssertEqual(e.line, 14)
         XCTAssertTrue(e.message.contains("\"latency\""), e.message)
         XCTAssertTrue(e.message.contains("\"errors\""), e.message)
         XCTAssertTrue(e.message.contains("field \"status\" is used as a number"), e.message)
@@ -334,11 +334,37 @@ final class ConfigErrorTests: XCTestCase {
         windows = ["hour"]
         """
         assertError(text, key: "metrics[0].aggregate", line: 9, message: "in metric \"a\"")
-        assertError(source + metric + "filter = 'v in [1, \"a\"]'\n", key: "metrics[0].filter", line: 12,
+        assertError(source + metric + "filter = 'v in [1, \"a\"]'\n", key: "metrics[0].filter", line: 10,
                     message: "field \"v\" is used as a number")
     }
 
     func testSameFieldWithDifferentTypesOnDisjointEventsIsFine() throws {
+        let text = source + """
+        [[metrics]]
+        name = "a"
+        events = ["x"]
+        filter = "v > 0"
+        aggregate = "sum(v)"
+        windows = ["hour"]
+
+        [[metrics]]
+        name = "b"
+        events = ["y"]
+        filter = 'v = "high" and prefix(w, "a") and exists(v)'
+        aggregate = "distinct(v)"
+        windows = ["hour"]
+
+        [[metrics]]
+        name = "c"
+        events = ["x", "z"]
+        filter = "v <= 10 and w != 5 and v != null"
+        aggregate = "max(w)"
+        windows = ["hour"]
+        """
+        XCTAssertNoThrow(try ConfigLoader.parse(text))
+    }
+
+    func testStringComparisonWithNotEqualIsAStringUse() {
         let text = source + """
         [[metrics]]
         name = "a"
@@ -348,23 +374,12 @@ final class ConfigErrorTests: XCTestCase {
 
         [[metrics]]
         name = "b"
-        events = ["y"]
-        filter = 'v = "high" and w != 5 and exists(v)'
-        aggregate = "distinct(v)"
-        windows = ["hour"]
-
-        [[metrics]]
-        name = "c"
         events = ["x"]
-        filter = 'v != "n/a" and v > 0'
-        aggregate = "max(w)"
+        filter = 'v != "n/a"'
+        aggregate = "count"
         windows = ["hour"]
         """
-        // "c" compares v with a string using != only... which is still a string use: expect an error.
-        let e = firstError(text)
-        XCTAssertEqual(e.key, "metrics[2].filter")
-        let ok = text.replacingOccurrences(of: "v != \"n/a\" and ", with: "")
-        XCTAssertNoThrow(try ConfigLoader.parse(ok))
+        assertError(text, key: "metrics[1].filter", line: 14, message: "as a string in metric \"b\" (v != \"n/a\")")
     }
 
     // MARK: Presence
@@ -373,5 +388,25 @@ final class ConfigErrorTests: XCTestCase {
         assertError(metric, key: "sources", line: nil, message: "no sources configured", hint: "[[sources]]")
         assertError(source, key: "metrics", line: nil, message: "no metrics configured", hint: "[[metrics]]")
         assertError("sources = []\n" + metric, key: "sources", line: 1, message: "no sources configured")
+    }
+}
+
+final class TOMLSyntaxErrorTests: XCTestCase {
+    func testSyntaxErrorMessageNamesWhatWasBeingParsed() {
+        let e = ConfigLoader.diagnose("[kpid]\nflush_interval = \n", file: "k.toml").errors.first
+        XCTAssertEqual(e?.description, "k.toml:2: TOML syntax error at column 18: expected value, saw '\\n' (in a key-value pair)")
+        XCTAssertEqual(e?.column, 18)
+    }
+
+    func testRedefiningAnArrayOfTablesIsASyntaxError() {
+        let e = ConfigLoader.diagnose("[[metrics]]\nname = 'a'\n[metrics]\n").errors.first
+        XCTAssertEqual(e?.line, 3)
+        XCTAssertTrue(e?.message.contains("cannot redefine existing array 'metrics' as table") == true, "\(String(describing: e))")
+    }
+
+    func testNulCharacterIsReportedWithItsLine() {
+        let e = ConfigLoader.diagnose("[kpid]\ntime_zone = \"U\u{0}TC\"\n").errors.first
+        XCTAssertEqual(e?.line, 2)
+        XCTAssertEqual(e?.message, "the file contains a NUL character")
     }
 }

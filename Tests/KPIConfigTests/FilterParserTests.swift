@@ -187,7 +187,7 @@ final class FilterParserTests: XCTestCase {
             .compare(field: "in", op: .notEqual, value: .string("quote\" back\\ nl\n tab\t ctl\u{1} é")),
             .compare(field: "true", op: .equal, value: .bool(false)),
             .compare(field: "x", op: .less, value: .number(-0.000123)),
-            .compare(field: "x", op: .less, value: .number(123456789012345678)),
+            .compare(field: "x", op: .less, value: .number(1.2345678901234568e17)),
             .oneOf(field: "a`b", values: [.string(""), .number(0), .null]),
             .exists(field: "exists"),
             .hasPrefix(field: "prefix", prefix: "/api/"),
@@ -210,5 +210,26 @@ final class FilterParserTests: XCTestCase {
     func testFieldsListsEveryFieldRead() throws {
         XCTAssertEqual(try FilterParser.parse("a = 1 and (b in [1] or not exists(a)) and prefix(c, 'x')").fields,
                        ["a", "b", "c"])
+    }
+}
+
+final class FilterParserRobustnessTests: XCTestCase {
+    func testRandomTextEitherFailsWithAColumnOrRoundTrips() {
+        let pieces = ["a", "b.c", " ", "and", "or", "not", "in", "exists", "prefix", "(", ")", "[", "]", ",", "=", "!=",
+                      "<", ">=", "1", "-2.5", "1e3", "\"s\"", "'t'", "true", "null", "`q`", "\"", "\\", "é"]
+        var rng = SystemRandomNumberGenerator()
+        var parsed = 0
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 0..<12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }
+                .joined(separator: Bool.random(using: &rng) ? " " : "")
+            do {
+                let e = try FilterParser.parse(text)
+                parsed += 1
+                XCTAssertEqual(try? FilterParser.parse(e.description), e, "\(text) -> \(e.description)")
+            } catch {
+                XCTAssertTrue(error.column >= 1 && error.column <= text.count + 1, "\(text): \(error)")
+            }
+        }
+        XCTAssertGreaterThan(parsed, 0)
     }
 }

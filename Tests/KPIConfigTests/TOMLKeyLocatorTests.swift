@@ -184,3 +184,19 @@ final class TOMLKeyLocatorTests: XCTestCase {
         XCTAssertEqual(TOMLKeyLocator.join("", "x"), "x")
     }
 }
+
+final class TOMLKeyLocatorRobustnessTests: XCTestCase {
+    func testArbitraryTextNeitherCrashesNorHangs() {
+        let alphabet = Array("ab =.[]{},\"'#\n\\ 1\t`-_")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let length = Int.random(in: 0..<60, using: &rng)
+            let text = String((0..<length).map { _ in alphabet.randomElement(using: &rng)! })
+            _ = TOMLKeyLocator(text)
+        }
+        for text in ["[", "[[", "[[a]", "a = [", "a = {", "a = \"\"\"", "a = '''", "a = [1,", "=", "a.=1", "\"a", "[a.]"] {
+            _ = TOMLKeyLocator(text)
+            _ = ConfigLoader.diagnose(text)
+        }
+    }
+}

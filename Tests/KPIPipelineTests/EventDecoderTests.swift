@@ -94,6 +94,21 @@ final class EventDecoderTests: XCTestCase {
         XCTAssertEqual(decodeAll(fields: ["a", "b"], payload), [.event([.number(1), .string("x")])])
     }
 
+    func testMalformedFirstLineOfNDJSONIsNotMistakenForAPrettyPrintedObject() {
+        XCTAssertEqual(decodeAll(fields: ["a"], "{\"a\":1,\n{\"a\":2}\n"), [
+            .error(.malformedJSON, line: "{\"a\":1,"), .event([.number(2)]),
+        ])
+        XCTAssertEqual(decodeAll(fields: ["a"], "{\n\"a\":1\n"), [
+            .error(.malformedJSON, line: "{"), .error(.malformedJSON, line: "\"a\":1"),
+        ])
+    }
+
+    func testPrettyPrintedObjectWithANestedValueIsRejectedAsAWhole() {
+        let payload = "{\n  \"a\": 1,\n  \"b\": {\n    \"c\": 2\n  }\n}\n"
+        let out = decodeAll(fields: ["a"], payload)
+        XCTAssertEqual(out, [.error(.nestedValue, line: String(payload.dropLast()))])
+    }
+
     func testLeadingByteOrderMarkIsSkipped() {
         let payload: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(#"{"a":"x"}"#.utf8)
         XCTAssertEqual(decodeAll(EventDecoder(fields: ["a"]), payload), [.event([.string("x")])])
@@ -200,7 +215,7 @@ final class EventDecoderTests: XCTestCase {
         XCTAssertEqual(decoder.slot(0).string.count, 1 << 20)
         XCTAssertEqual(decoder.slot(0).stringValue, big)
         XCTAssertEqual(decoder.slot(1).number, 2)
-        XCTAssertEqual(decoder.currentLine.count, big.utf8.count + 17)
+        XCTAssertEqual(decoder.currentLine.count, big.utf8.count + 16)
         XCTAssertEqual(decoder.next(), .event)
         XCTAssertEqual(decoder.slot(1).number, 3)
         XCTAssertEqual(decoder.next(), .end)
@@ -285,6 +300,19 @@ final class EventDecoderTests: XCTestCase {
         for payload in [#"{"a":{"b":}}"#, #"{"a":[1,}"#, #"{"a":[1,2]"#, #"{"a":{"b":1},"c":tru}"#] {
             XCTAssertEqual(singleError(payload), .malformedJSON, payload)
         }
+    }
+
+    func testDeeplyNestedValuesAreRejectedWithoutExhaustingTheStack() {
+        let depth = 100_000
+        let payload = "{\"a\":" + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}\n{\"a\":1}"
+        let out = decodeAll(fields: ["a"], payload)
+        XCTAssertEqual(out.count, 2)
+        if case .error(let e, _) = out[0] {
+            XCTAssertTrue(e == .nestedValue || e == .malformedJSON, "\(e)")
+        } else {
+            XCTFail("\(out[0])")
+        }
+        XCTAssertEqual(out[1], .event([.number(1)]))
     }
 
     func testOutOfRangeNumbersAreBadNumber() {

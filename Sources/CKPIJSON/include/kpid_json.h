@@ -91,9 +91,11 @@ const uint8_t *kpid_decoder_payload(const kpid_decoder *decoder);
  * contents unspecified). `info` (may be NULL) receives the document's byte range in all cases.
  * After an error the next call continues with the following line.
  *
- * Special case: when the FIRST non-blank line of a payload is malformed on its own but the whole
- * rest of the payload is one complete JSON document (a pretty-printed object), that document is
- * decoded instead and consumes the payload. */
+ * Special case (pretty-printed single objects): when the FIRST non-blank line of a payload is
+ * malformed on its own and ends with '{', '[', ',' or ':', and the whole rest of the payload (at
+ * most 1 MiB, or the parser's current capacity if larger) is one well-formed JSON document, that
+ * document is decoded instead (event, or not_object/nested/duplicate) and consumes the payload.
+ * Otherwise the line's own error stands and decoding continues line by line. */
 int kpid_decoder_next(kpid_decoder *decoder, kpid_slot *slots_out, kpid_doc_info *info);
 
 /* A static, human-readable name for a return code ("event", "malformed_json", ...). */

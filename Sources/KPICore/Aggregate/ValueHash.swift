@@ -23,6 +23,8 @@ public enum ValueHash {
         var h = seed ^ (UInt64(truncatingIfNeeded: bytes.count) &* 0x87c3_7b91_1142_53d5)
         let n = bytes.count
         var i = 0
+        var tail: UInt64 = 0
+        // An empty buffer may or may not have a base address: both must hash the same.
         if let base = bytes.baseAddress {
             while i + 8 <= n {
                 let w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
@@ -30,15 +32,14 @@ public enum ValueHash {
                 h = (h << 27) | (h >> 37)
                 i += 8
             }
-            var tail: UInt64 = 0
             var shift: UInt64 = 0
             while i < n {
                 tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
                 shift += 8
                 i += 1
             }
-            h ^= mix(tail ^ 0x1656_67b1_9e37_79f9)
         }
+        h ^= mix(tail ^ 0x1656_67b1_9e37_79f9)
         return mix(h)
     }
 

@@ -166,12 +166,15 @@ public final class WindowEngine: @unchecked Sendable {
             }
             let group = metrics[mi].groups.group(for: slots)
             let windowing = metrics[mi].windowing
+            var wasLate = false
             for period in metrics[mi].periods {
                 let w = windowing.window(containing: ts, period: period)
                 if w.end <= wm {
                     out.late += 1
                     if out.firstLateMetric < 0 { out.firstLateMetric = mi }
-                    lateEvents[mi] += 1
+                    // One late event per metric, however many of its periods were final.
+                    if !wasLate { lateEvents[mi] += 1 }
+                    wasLate = true
                     continue
                 }
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))

@@ -47,10 +47,12 @@ public enum DecodeStep: Sendable, Equatable {
 /// }
 /// ```
 ///
-/// Format: the payload is either one JSON object (it may be pretty-printed over several lines) or
-/// NDJSON: objects separated by `"\n"`; `"\r\n"`, blank lines, surrounding whitespace and a leading
-/// UTF-8 byte order mark are tolerated. Each line is parsed as its own document, so a bad line is
-/// reported once and the lines after it still decode.
+/// Format: the payload is either one JSON object or NDJSON: objects separated by `"\n"`; `"\r\n"`,
+/// blank lines, surrounding whitespace and a leading UTF-8 byte order mark are tolerated. Each line
+/// is parsed as its own document, so a bad line is reported once and the lines after it still
+/// decode. A single object pretty-printed over several lines (up to 1 MiB) is recognised too: when
+/// the first line alone is malformed and ends with `{`, `[`, `,` or `:`, the rest of the payload is
+/// tried as one document.
 ///
 /// Values: strings are unescaped UTF-8; numbers are `Double` (integers are exact up to 2^53, larger
 /// integers are rounded); booleans have `number` 1/0. Keys that are not extracted are neither
@@ -72,7 +74,9 @@ public final class EventDecoder {
     private let cSlots: UnsafeMutablePointer<kpid_slot>
     private let fieldSlots: UnsafeMutablePointer<FieldValue>
     private let count: Int
-    private var info = kpid_doc_info()
+    // A pointer rather than a stored struct: passing a class property inout would cost a dynamic
+    // exclusivity check on every call.
+    private let info: UnsafeMutablePointer<kpid_doc_info>
     private var payloadBase: UnsafePointer<UInt8>?
 
     /// Creates a decoder extracting `fields` (slot `i` = `fields[i]`, matched against the unescaped
@@ -104,22 +108,26 @@ public final class EventDecoder {
         cSlots.initialize(repeating: kpid_slot(), count: max(count, 1))
         fieldSlots = .allocate(capacity: max(count, 1))
         fieldSlots.initialize(repeating: .absent, count: max(count, 1))
+        info = .allocate(capacity: 1)
+        info.initialize(to: kpid_doc_info())
     }
 
     deinit {
         kpid_decoder_free(handle)
         cSlots.deallocate()
         fieldSlots.deallocate()
+        info.deallocate()
     }
 
     /// Copies `payload` into the decoder and rewinds to its first document. Invalidates all views
     /// (slots, strings, ``currentLine``) handed out before. Cost: one memcpy; allocates only when
     /// the payload is larger than any loaded before. The caller's buffer is not retained.
+    /// Traps if memory for the copy cannot be allocated (like any Swift allocation).
     public func load(_ payload: UnsafeRawBufferPointer) {
         let rc = kpid_decoder_load(handle, payload.baseAddress, payload.count)
         precondition(rc == KPID_OK, "EventDecoder: out of memory loading a \(payload.count)-byte payload")
         payloadBase = kpid_decoder_payload(handle)
-        info = kpid_doc_info()
+        info.pointee = kpid_doc_info()
         for i in 0..<count { fieldSlots[i] = .absent }
     }
 
@@ -130,7 +138,7 @@ public final class EventDecoder {
     /// type's documentation for the buffer-growth exception). Invalidates the views of the
     /// previous call.
     public func next() -> DecodeStep {
-        let rc = kpid_decoder_next(handle, cSlots, &info)
+        let rc = kpid_decoder_next(handle, cSlots, info)
         if rc == KPID_EVENT {
             for i in 0..<count {
                 let c = cSlots[i]
@@ -174,10 +182,11 @@ public final class EventDecoder {
     /// first call. Use it to keep a sample of a rejected line (copy it: it is valid until the next
     /// ``load(_:)`` or the decoder's deinit). Free to read.
     public var currentLine: UnsafeRawBufferPointer {
+        let info = self.info.pointee
         guard let payloadBase, info.length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: payloadBase + info.offset, count: info.length)
     }
 
     /// Byte offset of ``currentLine`` in the loaded payload.
-    public var currentOffset: Int { info.offset }
+    public var currentOffset: Int { info.pointee.offset }
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""End-to-end throughput of kpid over ZeroMQ on tcp loopback, as a ratio of a null subscriber.
+
+Figure (b) of the foundation issue. One pyzmq PUSH publisher sends N pre-built events in NDJSON
+batches to (1) `kpictl sink`, which receives and counts them and does nothing else, then (2) the
+real kpid with the shipped metrics, over the same loopback, in the same run. Each rate is N
+divided by the time from the first send to the receiver having all N (for kpid: the
+`events_received` counters in SQLite, polled every 20 ms with flush_interval = 50ms).
+PUSH/PULL never drops, so kpid must account for every event: the script fails otherwise.
+
+    python3 tools/bench-e2e.py [--events 2000000] [--batch 100] [--release]
+"""
+import argparse, json, os, signal, socket, sqlite3, subprocess, sys, tempfile, time
+
+import zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_messages(n, batch):
+    base = 1763856000000
+    line = ('{"type":"http.request","ts":%d,"route":"/api/r%d","status":%d,"tenant":"t%d",'
+            '"duration_ms":%d.5,"method":"GET","host":"api-3.internal","bytes_out":51234,'
+            '"trace_id":"5f1c2a9e0b7d4c3a"}')
+    click = ('{"type":"click","ts":%d,"retailer":"r%d","visitor":"v%d","listing":"l%d",'
+             '"user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}')
+    msgs, cur = [], []
+    for i in range(n):
+        ts = base + i // 10
+        cur.append(line % (ts, i % 7, 503 if i % 50 == 0 else 200, i % 13, i % 900) if i % 2
+                   else click % (ts, i % 5, i % 40000, i % 3000))
+        if len(cur) == batch:
+            msgs.append("\n".join(cur).encode())
+            cur = []
+    if cur:
+        msgs.append("\n".join(cur).encode())
+    return msgs
+
+
+def publish(endpoint, msgs):
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.PUSH)
+    s.setsockopt(zmq.SNDHWM, 100000)
+    s.connect(endpoint)
+    t0 = time.monotonic()
+    for m in msgs:
+        s.send(m)
+    return s, t0
+
+
+def run_sink(bin_dir, msgs, n):
+    port = free_port()
+    ep = f"tcp://127.0.0.1:{port}"
+    p = subprocess.Popen([os.path.join(bin_dir, "kpictl"), "sink", "--endpoint", ep, "--events", str(n)],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    s, t0 = publish(ep, msgs)
+    out = p.stdout.readline()
+    t1 = time.monotonic()
+    p.wait(timeout=60)
+    s.close(linger=0)
+    got = json.loads(out)["events"]
+    assert got == n, f"sink got {got} of {n}"
+    return n / (t1 - t0)
+
+
+def run_kpid(bin_dir, msgs, n, tmp):
+    port = free_port()
+    ep = f"tcp://127.0.0.1:{port}"
+    cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
+    cfg = cfg.replace('flush_interval = "1s"', 'flush_interval = "50ms"')
+    cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
+    cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{free_port()}"]')
+    cfg = cfg.replace('bind = ["tcp://127.0.0.1:5556"]', f'bind = ["{ep}"]')
+    path = os.path.join(tmp, "kpid.toml")
+    open(path, "w").write(cfg)
+    db = os.path.join(tmp, "bench.db")
+    p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in p.stdout:
+        if "kpid ready" in line:
+            break
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    s, t0 = publish(ep, msgs)
+    deadline = time.monotonic() + 300
+    got = 0
+    while time.monotonic() < deadline:
+        got = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='events_received'").fetchone()[0]
+        if got >= n:
+            break
+        time.sleep(0.02)
+    t1 = time.monotonic()
+    s.close(linger=0)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=15)
+    assert got == n, f"kpid counted {got} of {n} events (PUSH/PULL must lose none)"
+    return n / (t1 - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--release", action="store_true", help="use .build/release binaries")
+    a = ap.parse_args()
+    bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
+    msgs = make_messages(a.events, a.batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        null_rate = run_sink(bin_dir, msgs, a.events)
+        kpid_rate = run_kpid(bin_dir, msgs, a.events, tmp)
+    print(json.dumps({"events": a.events, "batch": a.batch, "null_subscriber_events_per_s": round(null_rate),
+                      "kpid_events_per_s": round(kpid_rate), "ratio": round(kpid_rate / null_rate, 3)}))
+
+
+if __name__ == "__main__":
+    main()
