@@ -30,8 +30,7 @@ struct SinkCommand: ParsableCommand {
         if socket == "sub" { try s.subscribe("") }
         try s.bind(endpoint)
         try s.setReceiveTimeout(200)
-        print("ready", terminator: "\n")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("ready\n".utf8))
         let message = ZmqMultipartMessage(maxFrames: 4)
         var count = 0
         var first: Date?
@@ -45,7 +44,7 @@ struct SinkCommand: ParsableCommand {
             count += lines
         }
         let seconds = Date().timeIntervalSince(first ?? Date())
-        print(#"{"events":\#(count),"seconds":\#(seconds)}"#)
+        FileHandle.standardOutput.write(Data(#"{"events":\#(count),"seconds":\#(seconds)}"#.utf8 + [10]))
         s.close()
         context.shutdown()
     }
