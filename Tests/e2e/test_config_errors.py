@@ -30,7 +30,7 @@ BASE = [
     'windows = ["day"]',                       # 21
 ]
 
-# (id, replace or insert, line number (1-based) of the bad line in the result, text, key)
+# (id, replace | insert | append, line number (1-based) of the bad line in the result, text, key)
 CASES = [
     ("unknown_key", "insert", 5, 'colour = "red"', "colour"),
     ("bad_duration", "replace", 4, 'allowed_lateness = "5 parsecs"', "allowed_lateness"),
@@ -40,6 +40,12 @@ CASES = [
     ("bad_filter", "insert", 19, "filter = 'status >>= 500'", "filter"),
     ("bad_window", "replace", 21, 'windows = ["fortnight"]', "windows"),
     ("bad_aggregate", "replace", 19, 'aggregate = "p95(duration_ms)"', "aggregate"),
+    ("empty_windows", "replace", 21, "windows = []", "windows"),
+    ("duplicate_metric_name", "append", 24,
+     ["", "[[metrics]]", 'name = "outbound_clicks"', 'events = ["click"]', 'aggregate = "count"', 'windows = ["day"]'],
+     "name"),
+    ("duplicate_source_name", "append", 24,
+     ["", "[[sources]]", 'name = "web"', 'kind = "pull"', 'bind = ["tcp://127.0.0.1:{port}"]'], "name"),
 ]
 
 
@@ -49,8 +55,11 @@ def test_invalid_config_exits_78_naming_key_and_line(case, kpid_bin, tmp_path, f
     lines = [l.replace("{port}", str(free_ports(1)[0])) for l in BASE]
     if how == "insert":
         lines.insert(line - 1, text)
-    else:
+    elif how == "replace":
         lines[line - 1] = text
+    else:
+        lines += [l.replace("{port}", str(free_ports(1)[0])) for l in text]
+        text = lines[line - 1]
     assert lines[line - 1] == text
     config = tmp_path / "bad.toml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -59,10 +59,26 @@ def test_late_and_out_of_order_events(kpid_factory, free_ports):
         amount = rng.choice([1, 2, 3.5, 10, -4, 0.125])
         events.append({"type": "tick", "ts": ts, "k": rng.choice(["a", "b"]), "amount": amount, "seq": i})
 
-    port, = free_ports(1)
+    # Then, one at a time, alternating between two sources: the watermark is one for the daemon,
+    # whichever source advanced it.
+    top = max(stamps)
+    crossing = [
+        ("feed2", top - 10 * MINUTE_MS),   # late for the minute window
+        ("feed2", top - 30_000),           # within lateness
+        ("feed2", top + 5 * MINUTE_MS),    # new maximum, from the second source
+        ("feed", top + 2 * MINUTE_MS),     # late for the first source because of the second one
+        ("feed", top + 4 * MINUTE_MS + 30_000),  # within lateness
+    ]
+    assert top + 5 * MINUTE_MS < now
+    cross_events = []
+    for src, ts in crossing:
+        cross_events.append((src, {"type": "tick", "ts": ts, "k": "c", "amount": 1, "seq": len(events) + len(cross_events)}))
+
+    port, port2 = free_ports(2)
     config = toml_config(
         kpid={"time_zone": "UTC", "allowed_lateness": "1m", "flush_interval": "200ms", "max_future": "10m"},
-        sources=[{"name": "feed", "kind": "pull", "bind": [f"tcp://127.0.0.1:{port}"]}],
+        sources=[{"name": "feed", "kind": "pull", "bind": [f"tcp://127.0.0.1:{port}"]},
+                 {"name": "feed2", "kind": "pull", "bind": [f"tcp://127.0.0.1:{port2}"]}],
         metrics=[m.toml() for m in METRICS],
     )
     kpid = kpid_factory(config)
@@ -80,13 +96,21 @@ def test_late_and_out_of_order_events(kpid_factory, free_ports):
             i += k
         kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=30,
                         what=f"events_received to reach {len(events)}")
+        s2 = ctx.socket(zmq.PUSH)
+        s2.setsockopt(zmq.LINGER, 10_000)
+        s2.connect(f"tcp://127.0.0.1:{port2}")
+        for n, (src, e) in enumerate(cross_events, start=1):
+            (s if src == "feed" else s2).send(json.dumps(e).encode())
+            kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events) + n, timeout=30,
+                            what=f"crossing event {n}")
         s.close()
+        s2.close()
     finally:
         ctx.term()
     kpid.stop()
 
     replica = Replica(METRICS, "UTC", LATENESS_MS)
-    for e in events:
+    for e in events + [e for _, e in cross_events]:
         replica.ingest(e["type"], e["ts"], e)
     expected = replica.rows()
     actual = kpid.aggregate_rows()
@@ -100,13 +124,14 @@ def test_late_and_out_of_order_events(kpid_factory, free_ports):
     counters = kpid.counters()
     got_late = {json.loads(lab)["metric"]: v for (n, lab), v in counters.items() if n == "late_events" and v}
     assert got_late == replica.late
-    assert kpid.counter("events_received", source="feed", type="tick") == len(events)
+    assert kpid.counter("events_received", source="feed", type="tick") == len(events) + 2
+    assert kpid.counter("events_received", source="feed2", type="tick") == 3
     got_mr = {k: v for k, v in counters.items() if k[0] == "metric_rejects" and v}
     assert got_mr == {}, got_mr
 
     late_samples = [r for r in kpid.rejects_table() if r["reason"] == "late"]
     assert late_samples, "late events leave samples in the rejects table"
     for r in late_samples:
-        assert r["source"] == "feed"
+        assert r["source"] in ("feed", "feed2")
         assert r["metric"] in {m.name for m in METRICS}
         assert b'"type": "tick"' in bytes(r["sample"])

@@ -44,8 +44,31 @@ public enum LabelValue: Sendable, Hashable {
 
     /// Formats a number the way labels show it.
     public static func format(_ d: Double) -> String {
-        if d.rounded() == d, abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
-        return "\(d)"
+        guard d.isFinite, d.rounded() == d else { return "\(d)" }
+        if abs(d) < 9.223_372_036_854_775_807e18 { return String(Int64(d)) }
+        return exactIntegerDigits(d)
+    }
+
+    /// The exact decimal digits of an integral double of magnitude 2⁶³ or more (such a double is
+    /// an integer mantissa times a power of two, so its value has a finite decimal expansion).
+    static func exactIntegerDigits(_ d: Double) -> String {
+        var digits: [UInt8] = [0] // little-endian base-10 digits
+        func multiply(by m: UInt32, add: UInt32 = 0) {
+            var carry = add
+            for i in digits.indices {
+                let v = UInt32(digits[i]) * m + carry
+                digits[i] = UInt8(v % 10)
+                carry = v / 10
+            }
+            while carry > 0 { digits.append(UInt8(carry % 10)); carry /= 10 }
+        }
+        let mantissa = d.significandBitPattern | (1 << 52)
+        for bit in stride(from: 52, through: 0, by: -1) {
+            multiply(by: 2, add: UInt32((mantissa >> UInt64(bit)) & 1))
+        }
+        for _ in 0..<(Int(d.exponent) - 52) { multiply(by: 2) }
+        while digits.count > 1, digits.last == 0 { digits.removeLast() }
+        return (d < 0 ? "-" : "") + String(digits.reversed().map { Character(String($0)) })
     }
 }
 
