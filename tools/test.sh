@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh --test
 swift build --build-tests
-swift test --skip-build --parallel --num-workers 2
+swift test --skip-build
 export KPID_BIN="$PWD/.build/debug/kpid" KPICTL_BIN="$PWD/.build/debug/kpictl"
 python3 -m pytest Tests/e2e -q -p no:cacheprovider
