@@ -513,26 +513,8 @@ extension FilterExpr: CustomStringConvertible {
         return out + "`"
     }
 
-    fileprivate static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A double-quoted filter string literal: the same escaping as JSON strings.
+    fileprivate static func quote(_ s: String) -> String { CanonicalLabels.quote(s) }
 
     fileprivate static func formatNumber(_ d: Double) -> String {
         if d == d.rounded(), abs(d) < 1e15 {

@@ -232,15 +232,8 @@ public final class IngestPipeline: @unchecked Sendable {
 }
 
 extension RejectReason {
-    /// The reject reason of a decoder error.
+    /// The reject reason of a decoder error (the decoder's errors use the reject reason names).
     public init(_ e: DecodeError) {
-        switch e {
-        case .malformedJSON: self = .malformedJSON
-        case .notObject: self = .notObject
-        case .nestedValue: self = .nestedValue
-        case .badNumber: self = .badNumber
-        case .invalidUTF8: self = .invalidUTF8
-        case .duplicateKey: self = .duplicateKey
-        }
+        self = RejectReason(rawValue: e.rawValue) ?? .malformedJSON
     }
 }
