@@ -12,7 +12,7 @@ import KPICore
 public final class IngestPipeline: @unchecked Sendable {
     public let engine: WindowEngine
     public let config: KpidConfig
-    /// Source names, indexed by the `source` argument of ``process(frames:source:)``.
+    /// Source names, indexed by the `source` argument of ``process(frameCount:first:second:source:)``.
     public let sources: [String]
     private let decoder: EventDecoder
     private let clock: any WallClock
@@ -39,21 +39,9 @@ public final class IngestPipeline: @unchecked Sendable {
         self.samplesThisFlush = Array(repeating: 0, count: RejectReason.allCases.count)
     }
 
-    /// Processes one ZeroMQ message given as its frames: one JSON frame, or a topic frame and a
-    /// JSON frame. `source` indexes ``sources``.
-    public func process(frames: [UnsafeRawBufferPointer], source: Int) {
-        switch frames.count {
-        case 0: return
-        case 1: process(topic: nil, payload: frames[0], source: source)
-        case 2: process(topic: frames[0], payload: frames[1], source: source)
-        default:
-            counters.countMessage(source: source)
-            reject(.tooManyFrames, source: source, bytes: frames[0], detail: "\(frames.count) frames; expected 1 or 2")
-        }
-    }
-
-    /// Processes one ZeroMQ message without building an array of frames: `frameCount` frames of
-    /// which `first` and `second` are the first two (`second` is ignored for one frame).
+    /// Processes one ZeroMQ message: one JSON frame, or a topic frame and a JSON frame. It takes
+    /// the frame count and the first two frames (`second` is ignored for one frame), so the
+    /// receive loop builds no array per message. More than two frames is `too_many_frames`.
     @inline(__always)
     public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int) {
         switch frameCount {
