@@ -56,12 +56,12 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "limits", "sources", "metrics"]
+    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
-    static let metric = ["name", "events", "filter", "aggregate", "group_by", "windows", "time_zone"]
+    static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone"]
     static let endpointSchemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://"]
 }
 
@@ -198,6 +198,9 @@ struct ConfigCompiler {
             }
         }
 
+        let pipelines = pipelines(root)
+        config.pipelines = pipelines.valid
+
         switch tableArray(root, "metrics") {
         case .absent:
             fail("metrics", "no metrics configured",
@@ -212,7 +215,7 @@ struct ConfigCompiler {
             var uses: [FieldUse] = []
             var compiled: [(index: Int, metric: MetricDefinition)] = []
             for (i, t) in tables.enumerated() {
-                if let m = metric(t, index: i, names: &firstLineOfName, uses: &uses) {
+                if let m = metric(t, index: i, names: &firstLineOfName, uses: &uses, pipelines: pipelines) {
                     compiled.append((i, m))
                     config.metrics.append(m)
                 }
@@ -341,7 +344,8 @@ struct ConfigCompiler {
         return letter(first) && s.unicodeScalars.allSatisfy { letter($0) || ($0 >= "0" && $0 <= "9") }
     }
 
-    mutating func metric(_ t: TOMLTable, index i: Int, names: inout [String: Int], uses: inout [FieldUse]) -> MetricDefinition? {
+    mutating func metric(_ t: TOMLTable, index i: Int, names: inout [String: Int], uses: inout [FieldUse],
+                         pipelines: (valid: [QualificationPipelineConfig], declared: Set<String>)) -> MetricDefinition? {
         let prefix = "metrics[\(i)]"
         checkKeys(t, allowed: ConfigKeys.metric, prefix: prefix)
         var ok = true
@@ -358,6 +362,10 @@ struct ConfigCompiler {
                 fail(key, "invalid metric name \(quoted(n)): use \(Self.metricNameRule)",
                      hint: Self.suggestedMetricName(n).map { "e.g. name = \(quoted($0))" })
                 ok = false
+            } else if n.hasPrefix(QualificationHealth.reservedPrefix) {
+                fail(key, "metric names starting with \(quoted(QualificationHealth.reservedPrefix)) are reserved for kpid's own metrics",
+                     hint: "e.g. name = \(quoted(String(n.dropFirst(QualificationHealth.reservedPrefix.count))))")
+                ok = false
             } else if let first = names[n] {
                 fail(key, "duplicate metric name \(quoted(n)) (first defined at line \(first))",
                      hint: "give each metric its own name")
@@ -368,9 +376,18 @@ struct ConfigCompiler {
         }
 
         var events: [String] = []
+        let pipeline = metricPipeline(t, prefix: prefix, pipelines: pipelines)
+        if case .invalid = pipeline { ok = false }
         switch stringList(t, "events", prefix: prefix) {
+        case .absent where pipeline.isAbsent:
+            fail("\(prefix).events", "missing events",
+                 hint: "name the event types to read, e.g. events = [\"http.request\"], or a qualification pipeline, e.g. pipeline = \"qualified_clicks\"")
+            ok = false
         case .absent:
-            fail("\(prefix).events", "missing events", hint: "name the event types to read, e.g. events = [\"http.request\"]")
+            events = pipeline.value?.events ?? []
+        case .value where !pipeline.isAbsent:
+            fail("\(prefix).events", "a metric reads either raw events or a pipeline, not both",
+                 hint: "remove events: the metric reads the events pipeline \(quoted(pipeline.value?.name ?? "")) qualified")
             ok = false
         case .invalid: ok = false
         case .value(let list):
@@ -481,7 +498,7 @@ struct ConfigCompiler {
 
         guard ok, let n = name.value, let a = aggregate else { return nil }
         return MetricDefinition(name: n, events: events, filter: filter, aggregate: a, groupBy: groupBy,
-                                windows: windows, timeZone: zone.value)
+                                windows: windows, timeZone: zone.value, pipeline: pipeline.value?.name)
     }
 
     static func periodGuess(_ w: String) -> String? {
@@ -632,6 +649,7 @@ struct ConfigCompiler {
     static func sectionLabel(_ prefix: String) -> String {
         if prefix.hasPrefix("sources[") { return "[[sources]]" }
         if prefix.hasPrefix("metrics[") { return "[[metrics]]" }
+        if prefix.hasPrefix("pipelines[") { return "[[pipelines]]" }
         return "[\(prefix)]"
     }
 
@@ -784,6 +802,11 @@ struct ConfigCompiler {
 extension Read {
     var isInvalid: Bool {
         if case .invalid = self { return true }
+        return false
+    }
+
+    var isAbsent: Bool {
+        if case .absent = self { return true }
         return false
     }
 }

@@ -20,15 +20,16 @@ public final class Daemon: Sendable {
     let context: ZmqContext
     let logger: Logger
 
-    /// Opens the store and the sockets for `config`. Throws ``StoreError`` or ``SourceError``.
+    /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
     public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
         self.config = config
         self.logger = logger
+        // The pipeline first: it compiles the bot patterns, and a failure must start nothing.
+        let pipeline = try IngestPipeline(config: config, clock: clock)
         let path = databasePath ?? config.storage.path
         store = try KPIStore(path: path)
         context = try ZmqContext()
         let sockets = try SourceSockets(config: config, context: context)
-        let pipeline = IngestPipeline(config: config, clock: clock)
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger)
     }

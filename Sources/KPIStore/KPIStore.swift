@@ -55,11 +55,18 @@ public final class KPIStore: Sendable {
         public var rejects: [RejectSample]
         /// Wall-clock time of the flush, for `updated_at`.
         public var now: EpochMillis
-        public init(batch: FlushBatch, counters: [CounterDelta] = [], rejects: [RejectSample] = [], now: EpochMillis) {
+        /// Qualified events to append to `qualified_events`.
+        public var qualified: [QualifiedEvent]
+        /// Per pipeline: delete its logged events with `ts` before this.
+        public var qualifiedCutoffs: [String: EpochMillis]
+        public init(batch: FlushBatch, counters: [CounterDelta] = [], rejects: [RejectSample] = [], now: EpochMillis,
+                    qualified: [QualifiedEvent] = [], qualifiedCutoffs: [String: EpochMillis] = [:]) {
             self.batch = batch
             self.counters = counters
             self.rejects = rejects
             self.now = now
+            self.qualified = qualified
+            self.qualifiedCutoffs = qualifiedCutoffs
         }
     }
 
@@ -102,6 +109,17 @@ public final class KPIStore: Sendable {
                         Timestamp.formatRFC3339(s.receivedAt), s.reason.rawValue, s.source, s.metric, s.detail, Data(s.sample),
                     ])
                 }
+            }
+            if !flush.qualified.isEmpty {
+                let insert = try db.cachedStatement(sql: """
+                    INSERT INTO qualified_events (pipeline, ts, ts_ms, fields) VALUES (?, ?, ?, ?)
+                    """)
+                for q in flush.qualified {
+                    try insert.execute(arguments: [q.pipeline, Timestamp.formatRFC3339(q.timestamp), q.timestamp, q.fields])
+                }
+            }
+            for (pipeline, cutoff) in flush.qualifiedCutoffs {
+                try db.execute(sql: "DELETE FROM qualified_events WHERE pipeline = ? AND ts_ms < ?", arguments: [pipeline, cutoff])
             }
         }
     }

@@ -48,6 +48,18 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v2-qualified-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE qualified_events (
+                    id       INTEGER PRIMARY KEY,
+                    pipeline TEXT    NOT NULL,
+                    ts       TEXT    NOT NULL,
+                    ts_ms    INTEGER NOT NULL,
+                    fields   TEXT    NOT NULL DEFAULT '{}'
+                );
+                CREATE INDEX qualified_events_by_ts ON qualified_events (pipeline, ts_ms);
+                """)
+        }
         return m
     }
 }

@@ -42,6 +42,7 @@ struct KpidCommand: AsyncParsableCommand {
         }
         logger.info("config loaded", metadata: [
             "file": "\(config)", "metrics": "\(cfg.metrics.count)", "sources": "\(cfg.sources.count)",
+            "pipelines": "\(cfg.pipelines.count)",
             "time_zone": "\(cfg.timeZone)", "database": "\(db ?? cfg.storage.path)",
         ])
         for line in ConfigSummary.describe(cfg).split(separator: "\n") {
@@ -50,6 +51,9 @@ struct KpidCommand: AsyncParsableCommand {
         let daemon: Daemon
         do {
             daemon = try Daemon(config: cfg, databasePath: db, logger: logger)
+        } catch let e as BotPatternError {
+            FileHandle.standardError.write(Data("kpid: invalid config: \(e)\n".utf8))
+            throw ExitCode(ConfigError.exitCode)
         } catch let e as SourceError {
             FileHandle.standardError.write(Data("kpid: \(e)\n".utf8))
             throw ExitCode(69)

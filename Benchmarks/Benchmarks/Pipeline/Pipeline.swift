@@ -76,7 +76,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("decode only (baseline)") { benchmark in
-        let pipeline = IngestPipeline(config: config, clock: ManualClock(1_763_900_000_000))
+        let pipeline = try! IngestPipeline(config: config, clock: ManualClock(1_763_900_000_000))
         let decoder = EventDecoder(fields: pipeline.engine.catalog.names)
         var events = 0
         for _ in benchmark.scaledIterations {
@@ -92,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("decode + aggregate, shipped config") { benchmark in
         let clock = ManualClock(1_763_900_000_000)
-        let pipeline = IngestPipeline(config: config, clock: clock)
+        let pipeline = try! IngestPipeline(config: config, clock: clock)
         for _ in benchmark.scaledIterations {
             for p in payloads {
                 p.withUnsafeBytes { b in pipeline.process(topic: nil, payload: b, source: 0) }

@@ -16,8 +16,15 @@ public struct KpidConfig: Sendable, Equatable {
     public var limits = LimitsConfig()
     public var sources: [SourceConfig] = []
     public var metrics: [MetricDefinition] = []
+    /// Qualification pipelines; metrics read their output with `pipeline = "<name>"`.
+    public var pipelines: [QualificationPipelineConfig] = []
 
     public init() {}
+
+    /// The pipeline named `name`.
+    public func pipeline(named name: String) -> QualificationPipelineConfig? {
+        pipelines.first { $0.name == name }
+    }
 }
 
 /// Where and how kpid keeps its SQLite database.
@@ -111,8 +118,11 @@ public enum AggregateSpec: Sendable, Equatable {
 /// One metric: which events, which filter, which aggregate, grouped how, in which windows.
 public struct MetricDefinition: Sendable, Equatable {
     public var name: String
-    /// Event types read (the event's `type`, or its topic frame).
+    /// Event types read (the event's `type`, or its topic frame). For a metric over a pipeline,
+    /// the pipeline's event types.
     public var events: [String]
+    /// The qualification pipeline whose qualified output the metric reads, or nil for raw events.
+    public var pipeline: String?
     public var filter: FilterExpr?
     public var aggregate: AggregateSpec
     /// Fields whose values form the label set of a row.
@@ -122,8 +132,10 @@ public struct MetricDefinition: Sendable, Equatable {
     public var timeZone: String?
 
     public init(name: String, events: [String], filter: FilterExpr? = nil, aggregate: AggregateSpec,
-                groupBy: [String] = [], windows: [CalendarPeriod], timeZone: String? = nil) {
+                groupBy: [String] = [], windows: [CalendarPeriod], timeZone: String? = nil,
+                pipeline: String? = nil) {
         self.name = name
+        self.pipeline = pipeline
         self.events = events
         self.filter = filter
         self.aggregate = aggregate

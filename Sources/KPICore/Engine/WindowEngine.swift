@@ -63,6 +63,11 @@ public final class WindowEngine: @unchecked Sendable {
     public private(set) var eventsCounted: Int64 = 0
 
     /// Builds the engine for a validated config.
+    ///
+    /// Streams: ids `0..<eventTypes.count` are raw event types (found with ``typeID(_:)``); after
+    /// them come one stream per qualification pipeline (``pipelineStream(_:)``), whose metrics
+    /// read the pipeline's qualified output, and the two health streams of ``QualificationHealth``.
+    /// All are folded in with ``ingest(typeID:timestamp:slots:)``.
     public init(config: KpidConfig) {
         var catalog = FieldCatalog()
         let zone = TimeZone(identifier: config.timeZone) ?? TimeZone(identifier: "UTC")!
@@ -70,24 +75,54 @@ public final class WindowEngine: @unchecked Sendable {
         for (i, def) in config.metrics.enumerated() {
             compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
         }
+        // Fields the pipelines read are extracted too.
+        for p in config.pipelines {
+            for f in QualificationHealth.fields(of: p) { catalog.slot(for: f) }
+        }
+        var healthCatalog = QualificationHealth.catalog
+        let health = config.pipelines.isEmpty ? [] : QualificationHealth.metrics
+        for def in health {
+            compiled.append(CompiledMetric(def, index: compiled.count, defaultZone: zone, catalog: &healthCatalog))
+        }
         self.catalog = catalog
         self.metrics = compiled
         self.allowedLateness = config.allowedLatenessMillis
         lateEvents = Array(repeating: 0, count: compiled.count)
         metricRejects = Array(repeating: [:], count: compiled.count)
-        for m in compiled {
-            for t in m.definition.events {
-                let id: Int
-                if let existing = typeIndex[t] { id = existing } else {
-                    id = typeBytes.count
-                    typeIndex[t] = id
-                    typeBytes.append(Array(t.utf8))
-                    metricsByType.append([])
-                }
-                metricsByType[id].append(m.index)
-            }
+        func rawType(_ t: String) -> Int {
+            if let existing = typeIndex[t] { return existing }
+            let id = typeBytes.count
+            typeIndex[t] = id
+            typeBytes.append(Array(t.utf8))
+            metricsByType.append([])
+            return id
+        }
+        for m in compiled where m.definition.pipeline == nil && m.index < config.metrics.count {
+            for t in m.definition.events { metricsByType[rawType(t)].append(m.index) }
+        }
+        for p in config.pipelines {
+            for t in p.events { _ = rawType(t) }
+        }
+        for p in config.pipelines {
+            pipelineStreams[p.name] = metricsByType.count
+            metricsByType.append(compiled.filter { $0.definition.pipeline == p.name }.map(\.index))
+        }
+        if !health.isEmpty {
+            healthInputStream = metricsByType.count
+            metricsByType.append([config.metrics.count])
+            healthDroppedStream = metricsByType.count
+            metricsByType.append([config.metrics.count + 1])
         }
     }
+
+    private var pipelineStreams: [String: Int] = [:]
+    /// Stream of ``QualificationHealth/inputMetric`` (events a pipeline examined), or -1 without pipelines.
+    public private(set) var healthInputStream = -1
+    /// Stream of ``QualificationHealth/droppedMetric`` (events a filter dropped), or -1 without pipelines.
+    public private(set) var healthDroppedStream = -1
+
+    /// The stream whose metrics read the qualified output of the pipeline named `name`.
+    public func pipelineStream(_ name: String) -> Int? { pipelineStreams[name] }
 
     /// Metric names by index.
     public var metricNames: [String] { metrics.map(\.definition.name) }

@@ -35,6 +35,9 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case missingField = "missing_field"
     /// The event's window was already final (counted per metric).
     case late = "late"
+    /// A qualification pipeline's dedupe key field is absent or null (the event still counts in
+    /// metrics over raw events, but not in metrics over the pipeline).
+    case missingDedupeKey = "missing_dedupe_key"
 }
 
 /// A bounded sample of one rejected input, for the `rejects` table.
@@ -72,5 +75,18 @@ public struct CounterDelta: Sendable, Equatable {
         self.name = name
         self.labels = labels
         self.delta = delta
+    }
+}
+
+/// One qualified event kept for audit in the `qualified_events` table (pipelines with `log_fields`).
+public struct QualifiedEvent: Sendable, Equatable {
+    public var pipeline: String
+    public var timestamp: EpochMillis
+    /// Canonical JSON of the logged fields (absent fields are left out).
+    public var fields: String
+    public init(pipeline: String, timestamp: EpochMillis, fields: String) {
+        self.pipeline = pipeline
+        self.timestamp = timestamp
+        self.fields = fields
     }
 }

@@ -25,7 +25,8 @@ public final class FlushWriter: @unchecked Sendable {
 
     /// Queues a flush for writing.
     public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis) {
-        let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now)
+        let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
+                                qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
         if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty { return }
         queue.async { self.write(f) }
     }

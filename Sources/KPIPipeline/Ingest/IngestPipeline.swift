@@ -24,9 +24,17 @@ public final class IngestPipeline: @unchecked Sendable {
     private var samplesThisFlush: [Int]
     /// Samples kept per reason between two flushes.
     public var samplesPerReasonPerFlush = 20
+    /// Qualification stages, and for each raw event type the stages that read it.
+    public let stages: [QualificationStage]
+    private let stagesByType: [[Int]]
+    private let health: HealthLabels?
+    private var qualifiedLog: [QualifiedEvent] = []
+    private let logSlots: [[Int]]
+    private let logNames: [[String]]
 
-    /// Builds the pipeline for a validated config.
-    public init(config: KpidConfig, clock: any WallClock, sources: [String]? = nil) {
+    /// Builds the pipeline for a validated config. Throws only when a pipeline's bot patterns do
+    /// not compile (the config loader has already checked them).
+    public init(config: KpidConfig, clock: any WallClock, sources: [String]? = nil) throws(BotPatternError) {
         self.config = config
         self.clock = clock
         self.engine = WindowEngine(config: config)
@@ -37,6 +45,19 @@ public final class IngestPipeline: @unchecked Sendable {
         self.metricNames = engine.metricNames
         self.counters = IngestCounters(sources: max(1, self.sources.count), types: eventTypes.count)
         self.samplesThisFlush = Array(repeating: 0, count: RejectReason.allCases.count)
+        var stages: [QualificationStage] = []
+        var byType: [[Int]] = Array(repeating: [], count: eventTypes.count)
+        for p in config.pipelines {
+            let stage = try QualificationStage(config: p, catalog: engine.catalog, stream: engine.pipelineStream(p.name)!)
+            for t in p.events { if let id = engine.typeID(t) { byType[id].append(stages.count) } }
+            stages.append(stage)
+        }
+        self.stages = stages
+        self.stagesByType = byType
+        self.health = stages.isEmpty ? nil : HealthLabels(pipelines: config.pipelines.map(\.name))
+        let catalog = engine.catalog
+        logSlots = config.pipelines.map { p in p.logFields.map { catalog.existingSlot(for: $0)! } }
+        logNames = config.pipelines.map(\.logFields)
     }
 
     /// Processes one ZeroMQ message: one JSON frame, or a topic frame and a JSON frame. It takes
@@ -141,7 +162,13 @@ public final class IngestPipeline: @unchecked Sendable {
                    detail: "ts \(Timestamp.formatRFC3339(ts)) is ahead of the clock by more than max_future")
             return
         }
-        let outcome = engine.ingest(typeID: typeID, timestamp: ts, slots: slots)
+        account(engine.ingest(typeID: typeID, timestamp: ts, slots: slots), source: source)
+        for si in stagesByType[typeID] { qualify(stage: si, slots: slots, ts: ts, source: source) }
+    }
+
+    /// Counts the late and per-metric rejects of one fold.
+    @inline(__always)
+    private func account(_ outcome: WindowEngine.IngestOutcome, source: Int) {
         if outcome.late > 0 {
             counters.countReject(source: source, reason: .late)
             sample(.late, source: source, bytes: decoder.currentLine,
@@ -152,6 +179,38 @@ public final class IngestPipeline: @unchecked Sendable {
             counters.countReject(source: source, reason: r)
             sample(r, source: source, bytes: decoder.currentLine, metric: metricNames[outcome.firstRejectMetric], detail: nil)
         }
+    }
+
+    /// Runs one qualification pipeline over the event and folds the outcome into the pipeline's
+    /// metrics and the qualification health metrics.
+    @inline(__always)
+    private func qualify(stage si: Int, slots: UnsafeBufferPointer<FieldValue>, ts: EpochMillis, source: Int) {
+        let stage = stages[si]
+        let health = self.health!
+        _ = engine.ingest(typeID: engine.healthInputStream, timestamp: ts, slots: health.slots(pipeline: si, filter: nil))
+        switch stage.qualify(slots, at: ts) {
+        case .qualified:
+            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots), source: source)
+            if !logSlots[si].isEmpty { log(stage: si, slots: slots, ts: ts) }
+        case .dropped(let filter):
+            _ = engine.ingest(typeID: engine.healthDroppedStream, timestamp: ts, slots: health.slots(pipeline: si, filter: filter))
+        case .missingDedupeKey:
+            counters.countReject(source: source, reason: .missingDedupeKey)
+            sample(.missingDedupeKey, source: source, bytes: decoder.currentLine, metric: nil,
+                   detail: "pipeline \(stage.config.name) needs \(stage.config.dedupeKey.joined(separator: ", "))")
+        }
+    }
+
+    /// Keeps the logged fields of a qualified event (allocates: the audit log is opt-in).
+    private func log(stage si: Int, slots: UnsafeBufferPointer<FieldValue>, ts: EpochMillis) {
+        var names: [String] = []
+        var values: [LabelValue] = []
+        for (j, s) in logSlots[si].enumerated() where slots[s].kind != .absent {
+            names.append(logNames[si][j])
+            values.append(LabelValue(slots[s]))
+        }
+        qualifiedLog.append(QualifiedEvent(pipeline: stages[si].config.name, timestamp: ts,
+                                           fields: CanonicalLabels.json(names: names, values: values)))
     }
 
     @inline(__always)
@@ -181,6 +240,10 @@ public final class IngestPipeline: @unchecked Sendable {
         public var batch: FlushBatch
         public var counters: [CounterDelta]
         public var rejects: [RejectSample]
+        /// Qualified events to log, for pipelines with `log_fields`.
+        public var qualified: [QualifiedEvent] = []
+        /// Per pipeline with a log: logged events with `ts` before this are deleted.
+        public var qualifiedLogCutoffs: [String: EpochMillis] = [:]
     }
 
     /// Cuts a flush (see ``WindowEngine/flush()``), including per-metric late and reject counters.
@@ -188,10 +251,34 @@ public final class IngestPipeline: @unchecked Sendable {
         let batch = engine.flush()
         var deltas = counters.deltas(sources: sources, types: eventTypes)
         deltas += metricCounterDeltas()
+        deltas += stageCounterDeltas()
         let rejects = pendingSamples
         pendingSamples.removeAll(keepingCapacity: true)
         for i in samplesThisFlush.indices { samplesThisFlush[i] = 0 }
-        return Flush(batch: batch, counters: deltas, rejects: rejects)
+        var flush = Flush(batch: batch, counters: deltas, rejects: rejects)
+        flush.qualified = qualifiedLog
+        qualifiedLog = []
+        let now = clock.nowMillis()
+        for stage in stages {
+            stage.expire(watermark: batch.watermark)
+            if !stage.config.logFields.isEmpty {
+                flush.qualifiedLogCutoffs[stage.config.name] = now - stage.config.logRetentionMillis
+            }
+        }
+        return flush
+    }
+
+    private var reportedEvictions: [Int64] = []
+
+    private func stageCounterDeltas() -> [CounterDelta] {
+        if reportedEvictions.isEmpty { reportedEvictions = stages.map { _ in 0 } }
+        var out: [CounterDelta] = []
+        for (i, stage) in stages.enumerated() where stage.dedupeEvictions != reportedEvictions[i] {
+            out.append(CounterDelta(name: "dedupe_evictions", labels: CanonicalLabels.json(["pipeline": stage.config.name]),
+                                    delta: stage.dedupeEvictions - reportedEvictions[i]))
+            reportedEvictions[i] = stage.dedupeEvictions
+        }
+        return out
     }
 
     private var reportedLate: [Int64] = []
