@@ -78,7 +78,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KPICoreTests", dependencies: ["KPICore"]),
-        .testTarget(name: "KPIPipelineTests", dependencies: ["KPIPipeline", "KPICore"]),
+        .testTarget(name: "KPIPipelineTests", dependencies: ["KPIPipeline", "KPICore", "KPIConfig"]),
         .testTarget(name: "KPIConfigTests", dependencies: ["KPIConfig", "KPICore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "KPIStoreTests", dependencies: ["KPIStore", "KPICore", .product(name: "GRDB", package: "GRDB.swift")]),

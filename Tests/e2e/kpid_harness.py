@@ -49,13 +49,16 @@ def toml_value(v: Any) -> str:
     raise TypeError(v)
 
 
-def toml_config(kpid: dict, sources: list[dict], metrics: list[dict], storage: dict | None = None) -> str:
+def toml_config(kpid: dict, sources: list[dict], metrics: list[dict], storage: dict | None = None,
+                pipelines: list[dict] | None = None) -> str:
     lines = ["[kpid]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in kpid.items()]
     lines += ["", "[storage]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in (storage or {"path": "kpid.db"}).items()]
     for s in sources:
         lines += ["", "[[sources]]"] + [f"{k} = {toml_value(v)}" for k, v in s.items()]
+    for p in pipelines or []:
+        lines += ["", "[[pipelines]]"] + [f"{k} = {toml_value(v)}" for k, v in p.items()]
     for m in metrics:
         lines += ["", "[[metrics]]"] + [f"{k} = {toml_value(v)}" for k, v in m.items()]
     return "\n".join(lines) + "\n"
