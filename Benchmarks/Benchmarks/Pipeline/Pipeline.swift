@@ -10,6 +10,9 @@ import KPIPipeline
 // Baselines measured in the same run, so that ratios survive a noisy shared machine:
 // - "decode only": the simdjson decoder walking the same payloads, extracting the same fields;
 // - "scan only": counting the newlines of the same payloads (a memory-bandwidth floor).
+// - "without qualification": the shipped config minus its qualification pipelines and the metrics
+//   over them, so that "shipped config" / "without qualification" is the cost of qualifying clicks
+//   (bot cache + matcher, self-referrer, dedupe) — the qualification issue's ≤ 30% target.
 // Each benchmark iteration processes one payload set of `eventsPerRun` events.
 
 let eventsPerRun = 100_000
@@ -55,9 +58,18 @@ func shippedConfig() -> KpidConfig {
     do { return try ConfigLoader.load(contentsOf: path) } catch { fatalError("cannot load \(path): \(error)") }
 }
 
+/// `config` without qualification pipelines and the metrics that read them.
+func withoutQualification(_ config: KpidConfig) -> KpidConfig {
+    var c = config
+    c.pipelines = []
+    c.metrics.removeAll { $0.pipeline != nil }
+    return c
+}
+
 let benchmarks: @Sendable () -> Void = {
     let payloads = makePayloads()
     let config = shippedConfig()
+    let unqualified = withoutQualification(config)
     Benchmark.defaultConfiguration = .init(
         metrics: [.throughput, .wallClock, .mallocCountTotal, .instructions],
         scalingFactor: .one,
@@ -90,14 +102,16 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(events)
     }
 
-    Benchmark("decode + aggregate, shipped config") { benchmark in
-        let clock = ManualClock(1_763_900_000_000)
-        let pipeline = try! IngestPipeline(config: config, clock: clock)
-        for _ in benchmark.scaledIterations {
-            for p in payloads {
-                p.withUnsafeBytes { b in pipeline.process(topic: nil, payload: b, source: 0) }
+    for (name, c) in [("decode + aggregate, shipped config", config),
+                      ("decode + aggregate, shipped config without qualification (baseline)", unqualified)] {
+        Benchmark(name) { benchmark in
+            let pipeline = try! IngestPipeline(config: c, clock: ManualClock(1_763_900_000_000))
+            for _ in benchmark.scaledIterations {
+                for p in payloads {
+                    p.withUnsafeBytes { b in pipeline.process(topic: nil, payload: b, source: 0) }
+                }
             }
+            blackHole(pipeline.flush().batch.rows.count)
         }
-        blackHole(pipeline.flush().batch.rows.count)
     }
 }
