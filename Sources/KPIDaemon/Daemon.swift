@@ -19,6 +19,8 @@ public final class Daemon: Sendable {
     let loop: IngestLoop
     let context: ZmqContext
     let logger: Logger
+    /// systemd's notify socket, from the environment (a no-op outside systemd).
+    public let notifier: SystemdNotifier
 
     /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
     public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
@@ -31,11 +33,14 @@ public final class Daemon: Sendable {
         context = try ZmqContext()
         let sockets = try SourceSockets(config: config, context: context)
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
-        loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger)
+        notifier = SystemdNotifier.fromEnvironment()
+        loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier)
     }
 
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns.
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns. Tells systemd
+    /// `READY=1` first: the store is open and every endpoint is bound or connected by then.
     public func run() async throws {
+        notifier.ready(status: "receiving on \(config.sources.count) source(s)")
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: IngestService(loop: loop))],

@@ -85,12 +85,13 @@ class Kpid:
 
     # -- process --------------------------------------------------------------------------------
 
-    def start(self, timeout: float = READY_TIMEOUT) -> "Kpid":
+    def start(self, timeout: float = READY_TIMEOUT, env: dict[str, str] | None = None) -> "Kpid":
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [self.binary, "--config", str(self.config_path), "--db", str(self.db_path)],
-            cwd=self.workdir, stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL)
+            cwd=self.workdir, stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if 'msg="kpid ready"' in self.stdout_path.read_text(errors="replace"):

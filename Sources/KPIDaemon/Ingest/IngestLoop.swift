@@ -24,8 +24,16 @@ public final class IngestLoop: @unchecked Sendable {
     var batchPerSocket = 256
     /// Longest time the shutdown drain may take.
     var drainBudgetMillis: Int64 = 3_000
+    /// systemd supervision: `WATCHDOG=1` from this loop (so a wedged loop is restarted) and a
+    /// `STATUS=` line with live rates, every ``heartbeatMillis``.
+    let notifier: SystemdNotifier
+    let heartbeatMillis: Int64
+    private var lastStatus = (at: Int64(0), events: Int64(0))
 
-    init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger) {
+    init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
+         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil)) {
+        self.notifier = notifier
+        self.heartbeatMillis = min(notifier.watchdogIntervalMillis ?? 5_000, 5_000)
         self.pipeline = pipeline
         self.sockets = sockets
         self.writer = writer
@@ -43,6 +51,7 @@ public final class IngestLoop: @unchecked Sendable {
         let poller = ZmqPoller(capacity: sockets.sockets.count)
         for s in sockets.sockets { _ = poller.add(s) }
         var nextFlush = MonotonicClock.millis() + flushInterval
+        var nextHeartbeat = MonotonicClock.millis()
         while !stopFlag.load(ordering: .acquiring) {
             var received = 0
             for (i, socket) in sockets.sockets.enumerated() {
@@ -53,8 +62,12 @@ public final class IngestLoop: @unchecked Sendable {
                 flush()
                 nextFlush = now + flushInterval
             }
+            if now >= nextHeartbeat {
+                heartbeat(now: now)
+                nextHeartbeat = now + heartbeatMillis
+            }
             if received == 0 {
-                let wait = Int(max(1, min(50, nextFlush - now)))
+                let wait = Int(max(1, min(50, nextFlush - now, nextHeartbeat - now)))
                 do { _ = try poller.poll(timeoutMilliseconds: wait) } catch let e as ZmqError where e.isInterrupted {
                     continue
                 } catch {
@@ -98,6 +111,18 @@ public final class IngestLoop: @unchecked Sendable {
                              source: source)
         }
         return n
+    }
+
+    /// Keep-alive and live status for systemd (no-ops without a notify socket).
+    private func heartbeat(now: Int64) {
+        guard notifier.isEnabled else { return }
+        if notifier.watchdogIntervalMillis != nil { notifier.watchdog() }
+        let events = pipeline.counters.receivedTotal
+        let seconds = Double(max(1, now - lastStatus.at)) / 1000
+        let rate = lastStatus.at == 0 ? 0 : Double(events - lastStatus.events) / seconds
+        lastStatus = (now, events)
+        let rejects = RejectReason.allCases.reduce(Int64(0)) { $0 + pipeline.counters.rejectCount($1) }
+        notifier.status("\(Int(rate.rounded())) events/s, \(events) events, \(rejects) rejects, \(pipeline.engine.openCellCount) open windows")
     }
 
     private func flush() {

@@ -22,6 +22,7 @@ public struct IngestService: Service {
                 thread.start()
             }
         } onGracefulShutdown: {
+            loop.notifier.stopping()
             loop.requestStop()
         }
         try Task.checkCancellation()
