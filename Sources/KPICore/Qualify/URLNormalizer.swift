@@ -1,0 +1,197 @@
+/// The normal form of a URL used by the self-referrer filter, computed as byte ranges over the
+/// URL's own bytes so that comparing two URLs allocates nothing.
+///
+/// A URL is `scheme://[userinfo@]host[:port][path][?query][#fragment]`. Normalisation:
+/// - trims ASCII spaces and control characters around the URL;
+/// - lower-cases the scheme and the host (ASCII letters only: other bytes, such as UTF-8 or
+///   percent escapes in a host, are compared as they are; `xn--` and Unicode hosts differ);
+/// - drops the userinfo (`user:pass@`): browsers never send it in a `Referer`;
+/// - drops the port when it is the scheme's default (80 for `http`, 443 for `https`) or empty
+///   (`a.com:`); other ports are compared as numbers (`:0080` is `:80`);
+/// - keeps IPv6 hosts in their brackets, lower-cased but not otherwise rewritten
+///   (`[::1]` and `[0::1]` differ); `[::1]:443` with `https` drops the port;
+/// - drops one trailing `/` of the path, so `https://a.com/` is `https://a.com` and `/a/?q=1` is
+///   `/a?q=1`; `//` at the end loses only one slash; the path keeps its case;
+/// - keeps the query and its exact bytes (order and case of parameters included), but drops a
+///   `?` with nothing after it (`/a?` is `/a`);
+/// - drops the fragment (`#…`);
+/// - leaves percent-encoding as it is (`%7E` and `~` differ, and so do `%2f` and `%2F`).
+///
+/// Anything without `scheme://` and a non-empty host is not a URL (`nil`): relative references,
+/// `//a.com/x`, `mailto:`, garbage, empty text. So is a host with spaces or control bytes, an
+/// unclosed `[`, or a port that is not a number up to 65535.
+public enum URLNormalizer {
+    /// The parts of one URL, as byte ranges of its buffer.
+    public struct Parts: Sendable, Equatable {
+        /// Without `://`.
+        public var scheme: Range<Int>
+        /// Brackets included for IPv6.
+        public var host: Range<Int>
+        /// The port number, or -1 when absent, empty or the scheme's default.
+        public var port: Int32
+        /// The path without one trailing `/` (empty for `""` and `"/"`).
+        public var path: Range<Int>
+        /// The query after `?`, empty when there is none.
+        public var query: Range<Int>
+    }
+
+    /// The parts of `url`, or nil when it is not an absolute URL with a host. No allocation.
+    public static func parse(_ url: UnsafeRawBufferPointer) -> Parts? {
+        guard let b = url.baseAddress else { return nil }
+        var start = 0
+        var end = url.count
+        while start < end, b.load(fromByteOffset: start, as: UInt8.self) <= 0x20 { start += 1 }
+        while end > start, b.load(fromByteOffset: end - 1, as: UInt8.self) <= 0x20 { end -= 1 }
+        @inline(__always) func at(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
+
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
+        guard start < end, isAlpha(at(start)) else { return nil }
+        var i = start + 1
+        while i < end, isSchemeByte(at(i)) { i += 1 }
+        guard i + 2 < end, at(i) == 0x3A, at(i + 1) == 0x2F, at(i + 2) == 0x2F else { return nil }
+        let scheme = start..<i
+        i += 3
+
+        // authority: up to "/", "?", "#" or the end; userinfo is up to the last "@".
+        var authorityEnd = i
+        var hostStart = i
+        while authorityEnd < end {
+            let c = at(authorityEnd)
+            if c == 0x2F || c == 0x3F || c == 0x23 { break }
+            if c == 0x40 { hostStart = authorityEnd + 1 }
+            authorityEnd += 1
+        }
+        var hostEnd: Int
+        if hostStart < authorityEnd, at(hostStart) == 0x5B { // "[" IPv6 literal "]"
+            hostEnd = hostStart + 1
+            while hostEnd < authorityEnd, at(hostEnd) != 0x5D { hostEnd += 1 }
+            guard hostEnd < authorityEnd, hostEnd > hostStart + 1 else { return nil }
+            hostEnd += 1
+            guard hostEnd == authorityEnd || at(hostEnd) == 0x3A else { return nil }
+        } else {
+            hostEnd = hostStart
+            while hostEnd < authorityEnd, at(hostEnd) != 0x3A { hostEnd += 1 }
+        }
+        guard hostEnd > hostStart else { return nil }
+        for j in hostStart..<hostEnd where at(j) <= 0x20 || at(j) == 0x7F { return nil }
+
+        // port: ":" *DIGIT, at most 65535
+        var port: Int32 = -1
+        if hostEnd < authorityEnd {
+            var value: Int32 = 0
+            var digits = 0
+            for j in (hostEnd + 1)..<authorityEnd {
+                let c = at(j)
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                value = value * 10 + Int32(c - 0x30)
+                guard value <= 65_535 else { return nil }
+                digits += 1
+            }
+            if digits > 0 { port = value }
+        }
+        if port == defaultPort(scheme: scheme, b) { port = -1 }
+
+        // path, query, fragment
+        var pathEnd = authorityEnd
+        while pathEnd < end, at(pathEnd) != 0x3F, at(pathEnd) != 0x23 { pathEnd += 1 }
+        var query = pathEnd..<pathEnd
+        if pathEnd < end, at(pathEnd) == 0x3F {
+            var queryEnd = pathEnd + 1
+            while queryEnd < end, at(queryEnd) != 0x23 { queryEnd += 1 }
+            query = (pathEnd + 1)..<queryEnd
+        }
+        var path = authorityEnd..<pathEnd
+        if !path.isEmpty, at(path.upperBound - 1) == 0x2F { path = path.lowerBound..<(path.upperBound - 1) }
+        return Parts(scheme: scheme, host: hostStart..<hostEnd, port: port, path: path, query: query)
+    }
+
+    /// Whether `a` and `b` are URLs with equal normal forms. Nil-safe: a buffer that is not a URL
+    /// equals nothing. No allocation.
+    public static func sameResource(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard let pa = parse(a), let pb = parse(b), pa.port == pb.port else { return false }
+        return equalFoldingCase(a, pa.scheme, b, pb.scheme) && equalFoldingCase(a, pa.host, b, pb.host)
+            && equalBytes(a, pa.path, b, pb.path) && equalBytes(a, pa.query, b, pb.query)
+    }
+
+    /// The normal form of `url` as text, or nil when it is not a URL (for tests and docs: it
+    /// allocates). Two URLs have equal normal forms exactly when ``sameResource(_:_:)`` is true.
+    public static func normalize(_ url: String) -> String? {
+        var url = url
+        return url.withUTF8 { u -> String? in
+            let raw = UnsafeRawBufferPointer(u)
+            guard let p = parse(raw) else { return nil }
+            var out = [UInt8]()
+            out.reserveCapacity(raw.count)
+            for i in p.scheme { out.append(lower(raw[i])) }
+            out.append(contentsOf: "://".utf8)
+            for i in p.host { out.append(lower(raw[i])) }
+            if p.port >= 0 { out.append(contentsOf: ":\(p.port)".utf8) }
+            out.append(contentsOf: raw[p.path])
+            if !p.query.isEmpty {
+                out.append(0x3F)
+                out.append(contentsOf: raw[p.query])
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    // MARK: - Bytes
+
+    @inline(__always)
+    static func isAlpha(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+
+    @inline(__always)
+    static func isSchemeByte(_ c: UInt8) -> Bool {
+        isAlpha(c) || (c >= 0x30 && c <= 0x39) || c == 0x2B || c == 0x2D || c == 0x2E
+    }
+
+    @inline(__always)
+    static func lower(_ c: UInt8) -> UInt8 { c >= 0x41 && c <= 0x5A ? c | 0x20 : c }
+
+    /// 80 for `http`, 443 for `https` (any case), else -1.
+    static func defaultPort(scheme: Range<Int>, _ b: UnsafeRawPointer) -> Int32 {
+        let n = scheme.count
+        guard n == 4 || n == 5 else { return -1 }
+        let s = scheme.lowerBound
+        func c(_ k: Int) -> UInt8 { lower(b.load(fromByteOffset: s + k, as: UInt8.self)) }
+        guard c(0) == 0x68, c(1) == 0x74, c(2) == 0x74, c(3) == 0x70 else { return -1 } // "http"
+        if n == 4 { return 80 }
+        return c(4) == 0x73 ? 443 : -1 // "https"
+    }
+
+    static func equalBytes(_ a: UnsafeRawBufferPointer, _ ra: Range<Int>,
+                           _ b: UnsafeRawBufferPointer, _ rb: Range<Int>) -> Bool {
+        guard ra.count == rb.count else { return false }
+        if ra.isEmpty { return true }
+        return memcmpEqual(a.baseAddress! + ra.lowerBound, b.baseAddress! + rb.lowerBound, ra.count)
+    }
+
+    static func equalFoldingCase(_ a: UnsafeRawBufferPointer, _ ra: Range<Int>,
+                                 _ b: UnsafeRawBufferPointer, _ rb: Range<Int>) -> Bool {
+        guard ra.count == rb.count else { return false }
+        var i = ra.lowerBound
+        var j = rb.lowerBound
+        while i < ra.upperBound {
+            if lower(a[i]) != lower(b[j]) { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func memcmpEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
+}
