@@ -19,21 +19,3 @@ public struct BotVerdictCache {
     public var hits: Int64 { 0 }
     public var misses: Int64 { 0 }
 }
-public struct DuplicateClickWindow {
-    var last: [UInt64: Int64] = [:]
-    let window: Int64
-    public init(window: Int64, capacity: Int) { self.window = window }
-    public mutating func isDuplicate(key: UInt64, at ts: Int64) -> Bool {
-        if let l = last[key], abs(ts - l) < window { return true }
-        last[key] = max(ts, last[key] ?? .min)
-        return false
-    }
-    public mutating func expire(watermark: Int64) {}
-    public var liveKeys: Int { last.count }
-    public var evictions: Int64 { 0 }
-}
-public enum SelfReferrer {
-    public static func isSelfReferral(referrer: UnsafeRawBufferPointer, url: UnsafeRawBufferPointer) -> Bool {
-        referrer.elementsEqual(url)
-    }
-}

@@ -13,7 +13,7 @@ public enum QualificationVerdict: Sendable, Equatable {
 ///
 /// - Bot: the user agent (cut to `max_user_agent_bytes` first) goes through a bounded verdict
 ///   cache in front of the combined matcher. An absent, null, non-string or empty user agent is a bot.
-/// - Self-referrer: ``SelfReferrer`` compares the normalised referrer and URL without allocating;
+/// - Self-referrer: ``SelfReferrerCheck`` compares the normalised referrer and URL without allocating;
 ///   a referrer or URL that is missing or not a URL is not a self-referral.
 /// - Duplicate: the dedupe key fields are hashed to 64 bits and checked against
 ///   ``DuplicateClickWindow`` (only events that passed the filters before it reach it, and only
@@ -34,7 +34,7 @@ public final class QualificationStage: @unchecked Sendable {
     private let runsSelfReferrer: Bool
     private let runsDuplicate: Bool
     private var bots: BotVerdictCache?
-    private var dedupe: DuplicateClickWindow
+    private let dedupe: DuplicateClickWindow
 
     /// Events examined, qualified, dropped per filter (``QualificationFilter`` order) and rejected.
     public private(set) var examined: Int64 = 0
@@ -60,7 +60,7 @@ public final class QualificationStage: @unchecked Sendable {
                                                   maxUserAgentBytes: config.maxUserAgentBytes)
             bots = BotVerdictCache(matcher: matcher, capacity: config.botCacheEntries)
         }
-        dedupe = DuplicateClickWindow(window: config.dedupeWindowMillis, capacity: config.maxDedupeKeys)
+        dedupe = DuplicateClickWindow(window: config.dedupeWindowMillis, maxLiveKeys: config.maxDedupeKeys)
     }
 
     /// Qualifies the event at event time `ts` whose fields are `slots`.
@@ -71,16 +71,11 @@ public final class QualificationStage: @unchecked Sendable {
         if runsDuplicate {
             // Checked first so that an event that can never be deduplicated is reported as such,
             // whatever the other filters would say.
-            var h: UInt64 = 0x6A09_E667_F3BC_C909
-            for s in keySlots {
-                let v = slots[s]
-                if v.kind == .absent || v.kind == .null {
-                    missingKey &+= 1
-                    return .missingDedupeKey
-                }
-                h = ValueHash.mix(h ^ ValueHash.hash(v)) &+ 0x9E37_79B9_7F4A_7C15
+            for s in keySlots where slots[s].kind == .absent || slots[s].kind == .null {
+                missingKey &+= 1
+                return .missingDedupeKey
             }
-            key = h
+            key = DuplicateClickWindow.key(of: slots, slots: keySlots)
         }
         if runsBot {
             let ua = slots[userAgentSlot]
@@ -89,11 +84,11 @@ public final class QualificationStage: @unchecked Sendable {
         }
         if runsSelfReferrer {
             let ref = slots[referrerSlot], url = slots[urlSlot]
-            if ref.kind == .string, url.kind == .string, SelfReferrer.isSelfReferral(referrer: ref.string, url: url.string) {
+            if SelfReferrerCheck.isSelfReferral(referrer: ref, url: url) {
                 return drop(.selfReferrer)
             }
         }
-        if runsDuplicate, dedupe.isDuplicate(key: key, at: ts) {
+        if runsDuplicate, dedupe.check(key, at: ts) == .duplicate {
             return drop(.duplicate)
         }
         qualified &+= 1
@@ -109,13 +104,13 @@ public final class QualificationStage: @unchecked Sendable {
     /// Forgets dedupe keys that can no longer make an event a duplicate: those whose last counted
     /// event is at least the dedupe window older than `watermark`.
     public func expire(watermark: EpochMillis) {
-        dedupe.expire(watermark: watermark)
+        dedupe.expire(before: watermark)
     }
 
     /// Live dedupe keys.
     public var liveDedupeKeys: Int { dedupe.liveKeys }
     /// Keys evicted early because the table reached `max_dedupe_keys`.
-    public var dedupeEvictions: Int64 { dedupe.evictions }
+    public var dedupeEvictions: Int64 { Int64(dedupe.evictions) }
     /// Bot verdict cache hits and misses.
     public var botCacheHits: Int64 { bots?.hits ?? 0 }
     public var botCacheMisses: Int64 { bots?.misses ?? 0 }
