@@ -67,9 +67,11 @@ public final class Daemon: Sendable {
                 logger: logger
             )
         )
+        defer {
+            zap?.stop()
+            context.shutdown()
+        }
         try await group.run()
-        zap?.stop()
-        context.shutdown()
     }
 
     /// Checks that each configured server public key belongs to its secret key, so that clients

@@ -26,8 +26,9 @@ final class ZapHandler: @unchecked Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
-    /// Requests denied, per domain (for logs and tests; refusals per endpoint come from the monitors).
-    let denials = Mutex<[String: Int]>([:])
+    /// Requests denied, per domain; only the 1st, 10th, 100th… denial of a domain is logged, so a
+    /// flood of handshakes cannot flood the log (the counters come from the socket monitors).
+    private var denials: [String: Int] = [:]
 
     /// Binds the handler socket for the CURVE sources of `config`. Throws a ``ZmqError`` when the
     /// endpoint is taken (another handler in the context) or a client key is not Z85.
@@ -101,8 +102,12 @@ final class ZapHandler: @unchecked Sendable {
         let address = String(decoding: frames[3], as: UTF8.self)
         let mechanism = String(decoding: frames[5], as: UTF8.self)
         func deny(_ text: String) -> [[UInt8]] {
-            denials.withLock { $0[domain, default: 0] += 1 }
-            logger.warning("CURVE client refused", metadata: ["source": "\(domain)", "address": "\(address)", "reason": "\(text)"])
+            let n = denials[domain, default: 0] + 1
+            denials[domain] = n
+            if String(n).dropFirst().allSatisfy({ $0 == "0" }) && String(n).hasPrefix("1") {
+                logger.warning("CURVE client refused", metadata: ["source": "\(domain)", "address": "\(address)",
+                                                                   "reason": "\(text)", "refused_so_far": "\(n)"])
+            }
             return reply("400", text)
         }
         guard mechanism == "CURVE", frames.count == 7, frames[6].count == 32 else {
