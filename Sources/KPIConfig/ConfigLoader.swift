@@ -56,8 +56,8 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics"]
-    static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future"]
+    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics", "publishers"]
+    static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
@@ -161,6 +161,7 @@ struct ConfigCompiler {
                 config.flushIntervalMillis = ms
             }
             if let ms = duration(kpid, "max_future", prefix: "kpid").value { config.maxFutureMillis = ms }
+            config.unlistedPublishers = unlistedPublishers(kpid)
         }
 
         if let storage = section(root, "storage") {
@@ -198,6 +199,8 @@ struct ConfigCompiler {
             }
         }
 
+        config.publishers = publishers(root, sources: config.sources)
+
         let pipelines = pipelines(root)
         config.pipelines = pipelines.valid
 
@@ -230,7 +233,7 @@ struct ConfigCompiler {
 
     mutating func source(_ t: TOMLTable, index i: Int, names: inout [String: Int]) -> SourceConfig? {
         let prefix = "sources[\(i)]"
-        checkKeys(t, allowed: ConfigKeys.source, prefix: prefix)
+        checkKeys(t, allowed: ConfigKeys.source + ConfigKeys.sourceCurve, prefix: prefix)
         var ok = true
 
         let name = string(t, "name", prefix: prefix, nonEmpty: true)
@@ -305,8 +308,12 @@ struct ConfigCompiler {
         let hwm = int(t, "receive_hwm", prefix: prefix, min: 0)
         if case .invalid = hwm { ok = false }
 
+        let curve = curve(t, prefix: prefix)
+        if curve.isInvalid { ok = false }
+
         guard ok, let n = name.value, let k = kind else { return nil }
         var s = SourceConfig(name: n, kind: k)
+        s.curve = curve.value
         s.bind = bindList
         s.connect = connectList
         if let subscribe { s.subscribe = subscribe }

@@ -41,6 +41,16 @@ public enum ConfigSummary {
                 lines.append("    subscribe: \(prefixes)\(s.subscribe.contains("") ? " (everything)" : "")")
             }
             lines.append("    receive high-water mark: \(s.receiveHighWaterMark)")
+            if let c = s.curve {
+                lines.append("    CURVE: secret key \(c.secretKeyFile); publishers: \(c.clients.map(\.publisher).joined(separator: ", "))")
+            }
+        }
+        if config.sources.contains(where: { $0.curve != nil }) {
+            lines.append("publishers (\(config.publishers.count)), unlisted ones: \(config.effectiveUnlistedPublishers.rawValue):")
+            for p in config.publishers {
+                lines.append("  \(p.name): types \(p.types?.joined(separator: ", ") ?? "any"); "
+                    + "\(p.tenantField) \(p.tenants?.joined(separator: ", ") ?? "any")")
+            }
         }
 
         lines.append("metrics (\(config.metrics.count)):")

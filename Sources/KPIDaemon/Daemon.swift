@@ -18,6 +18,8 @@ public final class Daemon: Sendable {
     public let store: KPIStore
     let loop: IngestLoop
     let context: ZmqContext
+    /// The ZAP handler, when a source uses CURVE.
+    let zap: ZapHandler?
     let logger: Logger
     /// systemd's notify socket, from the environment (a no-op outside systemd).
     public let notifier: SystemdNotifier
@@ -31,7 +33,24 @@ public final class Daemon: Sendable {
         let path = databasePath ?? config.storage.path
         store = try KPIStore(path: path)
         context = try ZmqContext()
-        let sockets = try SourceSockets(config: config, context: context)
+        // The ZAP handler must answer before a CURVE socket binds: without one, libzmq admits anyone.
+        let curve = config.sources.filter { $0.curve != nil }
+        try Self.checkServerKeys(curve)
+        if curve.isEmpty {
+            zap = nil
+        } else {
+            let handler: ZapHandler
+            do { handler = try ZapHandler(config: config, context: context, logger: logger) } catch let e as ZmqError {
+                throw SourceError(source: "ZAP handler", endpoint: "bind \(ZapHandler.endpoint)", underlying: e)
+            }
+            handler.start()
+            zap = handler
+        }
+        let sockets: SourceSockets
+        do { sockets = try SourceSockets(config: config, context: context) } catch {
+            zap?.stop()
+            throw error
+        }
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier)
@@ -48,7 +67,33 @@ public final class Daemon: Sendable {
                 logger: logger
             )
         )
+        defer {
+            zap?.stop()
+            context.shutdown()
+        }
         try await group.run()
-        context.shutdown()
     }
+
+    /// Checks that each configured server public key belongs to its secret key, so that clients
+    /// given the public key file can connect. Throws ``CurveKeyError``.
+    static func checkServerKeys(_ sources: [SourceConfig]) throws {
+        guard !sources.isEmpty else { return }
+        guard ZmqCurve.isAvailable else { throw CurveKeyError(message: "this libzmq has no CURVE support") }
+        for s in sources {
+            guard let curve = s.curve else { continue }
+            let derived: String
+            do { derived = try ZmqCurve.publicKey(forSecretKey: curve.secretKey) } catch {
+                throw CurveKeyError(message: "source \(s.name): \(curve.secretKeyFile) is not a valid CURVE secret key")
+            }
+            if let pub = curve.publicKey, pub != derived {
+                throw CurveKeyError(message: "source \(s.name): the public key \(curve.publicKeyFile ?? "") does not belong to the secret key \(curve.secretKeyFile)")
+            }
+        }
+    }
+}
+
+/// A CURVE server key pair that cannot be used (a config error: kpid exits 78).
+public struct CurveKeyError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }

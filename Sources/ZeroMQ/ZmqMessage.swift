@@ -1,5 +1,13 @@
 import CZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A reusable receive buffer for multipart messages: owns up to ``maxFrames``
 /// `zmq_msg_t` frames in storage allocated once at init.
 ///
@@ -102,6 +110,18 @@ public final class ZmqMultipartMessage: @unchecked Sendable {
     public func property(_ name: String) -> String? {
         guard frameCount > 0, let value = zmq_msg_gets(storage, name) else { return nil }
         return String(cString: value)
+    }
+
+    /// ``property(_:)`` without allocating: the value's UTF-8 bytes (no NUL), valid until the next
+    /// receive into, ``clear()`` of or deinit of this message; `nil` when absent or empty.
+    public func propertyBytes(_ name: StaticString) -> UnsafeRawBufferPointer? {
+        guard frameCount > 0 else { return nil }
+        let value = name.withUTF8Buffer { n in
+            n.baseAddress!.withMemoryRebound(to: CChar.self, capacity: n.count + 1) { zmq_msg_gets(storage, $0) }
+        }
+        guard let value else { return nil }
+        let length = strlen(value)
+        return length == 0 ? nil : UnsafeRawBufferPointer(start: value, count: length)
     }
 
     /// Releases one frame's content and re-initialises it as empty.

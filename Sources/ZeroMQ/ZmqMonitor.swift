@@ -105,6 +105,13 @@ public final class ZmqMonitor: @unchecked Sendable {
     private let message = ZmqMultipartMessage(maxFrames: 2)
     private var stopped = false
 
+    /// The event mask of failed security handshakes: no detail, protocol error (e.g. a plain-text
+    /// peer on a CURVE socket) and refused authentication.
+    public static let handshakeFailureEvents: Int32 =
+        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH`: the peer uses another security mechanism.
+    public static let mechanismMismatchCode = Int(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+
     /// Starts monitoring `monitored` for `events` (a mask of `ZMQ_EVENT_*`, default all).
     /// Throws a ``ZmqError`` if the socket is closed or monitoring cannot start.
     public init(_ monitored: ZmqSocket, events: Int32 = ZMQ_EVENT_ALL) throws {

@@ -17,10 +17,17 @@ final class EventSender {
     private let start = Date()
     private let rate: Double
 
-    init(endpoint: String, kind: SenderSocketKind, topic: String?, rate: Double, joinDelayMillis: Int) throws {
+    /// `curve`: the server's public key and this client's key pair (Z85), or nil for a plain connection.
+    init(endpoint: String, kind: SenderSocketKind, topic: String?, rate: Double, joinDelayMillis: Int,
+         curve: (server: String, publicKey: String, secretKey: String)? = nil) throws {
         context = try ZmqContext()
         socket = try ZmqSocket(context: context, kind: kind == .push ? .push : .pub, lingerMilliseconds: 10_000)
         try socket.setSendHighWaterMark(kind == .pub ? 1_000_000 : 100_000)
+        if let curve {
+            try socket.setCurveServerKey(curve.server)
+            try socket.setCurvePublicKey(curve.publicKey)
+            try socket.setCurveSecretKey(curve.secretKey)
+        }
         try socket.connect(endpoint)
         self.topic = topic
         self.rate = rate

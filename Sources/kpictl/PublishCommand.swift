@@ -36,9 +36,12 @@ struct PublishCommand: ParsableCommand {
         guard rate >= 0 else { throw ValidationError("--rate must not be negative") }
     }
 
+    @OptionGroup var curve: CurveClientOptions
+
     func run() throws {
         let sender = try EventSender(endpoint: endpoint, kind: socket, topic: topic, rate: rate,
-                                     joinDelayMillis: socket == .pub ? joinDelay : 0)
+                                     joinDelayMillis: socket == .pub ? joinDelay : 0,
+                                     curve: try curve.keys())
         defer { sender.close() }
         var pending: [Substring] = []
         pending.reserveCapacity(batch)

@@ -28,9 +28,12 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Random seed, for repeatable traffic.")
     var seed: UInt64 = 1
 
+    @OptionGroup var curve: CurveClientOptions
+
     func run() throws {
         let sender = try EventSender(endpoint: endpoint, kind: socket, topic: nil, rate: rate,
-                                     joinDelayMillis: socket == .pub ? 500 : 0)
+                                     joinDelayMillis: socket == .pub ? 500 : 0,
+                                     curve: try curve.keys())
         defer { sender.close() }
         var rng = SplitMix64(seed: seed)
         let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite"]

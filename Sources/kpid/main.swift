@@ -51,6 +51,9 @@ struct KpidCommand: AsyncParsableCommand {
         let daemon: Daemon
         do {
             daemon = try Daemon(config: cfg, databasePath: db, logger: logger)
+        } catch let e as CurveKeyError {
+            FileHandle.standardError.write(Data("kpid: invalid config: \(e)\n".utf8))
+            throw ExitCode(ConfigError.exitCode)
         } catch let e as BotPatternError {
             FileHandle.standardError.write(Data("kpid: invalid config: \(e)\n".utf8))
             throw ExitCode(ConfigError.exitCode)

@@ -18,8 +18,18 @@ public struct KpidConfig: Sendable, Equatable {
     public var metrics: [MetricDefinition] = []
     /// Qualification pipelines; metrics read their output with `pipeline = "<name>"`.
     public var pipelines: [QualificationPipelineConfig] = []
+    /// Per-publisher permissions of authenticated (CURVE) publishers.
+    public var publishers: [PublisherConfig] = []
+    /// What publishers without a `[[publishers]]` entry may send. The default
+    /// (``effectiveUnlistedPublishers``) is `deny` once any entry exists, `allow` otherwise.
+    public var unlistedPublishers: UnlistedPublisherPolicy?
 
     public init() {}
+
+    /// ``unlistedPublishers``, or its default: `deny` when `[[publishers]]` entries exist.
+    public var effectiveUnlistedPublishers: UnlistedPublisherPolicy {
+        unlistedPublishers ?? (publishers.isEmpty ? .allow : .deny)
+    }
 
     /// The pipeline named `name`.
     public func pipeline(named name: String) -> QualificationPipelineConfig? {
@@ -67,6 +77,8 @@ public struct SourceConfig: Sendable, Equatable {
     public var subscribe: [String] = [""]
     /// `ZMQ_RCVHWM` (default 100,000 messages).
     public var receiveHighWaterMark: Int = 100_000
+    /// CURVE authentication and encryption, when configured.
+    public var curve: CurveSourceConfig?
 
     public init(name: String, kind: SourceKind) {
         self.name = name

@@ -79,6 +79,8 @@ public final class WindowEngine: @unchecked Sendable {
         for p in config.pipelines {
             for f in QualificationHealth.fields(of: p) { catalog.slot(for: f) }
         }
+        // Tenant fields of publisher permissions are read before any metric.
+        for p in config.publishers where p.tenants != nil { catalog.slot(for: p.tenantField) }
         var healthCatalog = QualificationHealth.catalog
         let health = config.pipelines.isEmpty ? [] : QualificationHealth.metrics
         for def in health {

@@ -38,6 +38,12 @@ public enum RejectReason: String, Sendable, CaseIterable {
     /// A qualification pipeline's dedupe key field is absent or null (the event still counts in
     /// metrics over raw events, but not in metrics over the pipeline).
     case missingDedupeKey = "missing_dedupe_key"
+    /// An authenticated publisher sent an event type outside its `[[publishers]]` `types`.
+    case forbiddenType = "forbidden_type"
+    /// An authenticated publisher sent a tenant outside its `[[publishers]]` `tenants` (or none).
+    case forbiddenTenant = "forbidden_tenant"
+    /// An authenticated publisher without a `[[publishers]]` entry, while unlisted publishers are denied.
+    case forbiddenPublisher = "forbidden_publisher"
 }
 
 /// A bounded sample of one rejected input, for the `rejects` table.

@@ -29,6 +29,10 @@ public final class IngestLoop: @unchecked Sendable {
     let notifier: SystemdNotifier
     let heartbeatMillis: Int64
     private var lastStatus = (at: Int64(0), events: Int64(0))
+    /// Refused CURVE handshakes, read from the CURVE sources' monitors.
+    private var refusals = CurveRefusals()
+    /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
+    private let authenticated: [Bool]
 
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
          notifier: SystemdNotifier = SystemdNotifier(socketPath: nil)) {
@@ -40,6 +44,7 @@ public final class IngestLoop: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         self.flushInterval = max(10, pipeline.config.flushIntervalMillis)
+        self.authenticated = sockets.monitors.map { $0 != nil }
     }
 
     /// Asks the loop to stop; safe from any thread.
@@ -57,6 +62,7 @@ public final class IngestLoop: @unchecked Sendable {
             for (i, socket) in sockets.sockets.enumerated() {
                 received += receiveBatch(socket, source: i, message: message, limit: batchPerSocket)
             }
+            refusals.poll(sockets.monitors, names: sockets.names)
             let now = MonotonicClock.millis()
             if now >= nextFlush {
                 flush()
@@ -108,9 +114,17 @@ public final class IngestLoop: @unchecked Sendable {
             let count = message.frameCount + message.extraFrames
             pipeline.process(frameCount: count, first: message.frame(0),
                              second: message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0),
-                             source: source)
+                             source: source, publisher: publisher(of: message, source: source))
         }
         return n
+    }
+
+    /// The publisher index of a CURVE source's message (its ZAP user id), -1 for plain sources.
+    /// No allocation: the user id's bytes are compared with the known publisher names.
+    @inline(__always)
+    private func publisher(of message: ZmqMultipartMessage, source: Int) -> Int {
+        guard authenticated[source], let user = message.propertyBytes("User-Id") else { return -1 }
+        return pipeline.permissions.index(ofUserID: user) ?? -1
     }
 
     /// Keep-alive and live status for systemd (no-ops without a notify socket).
@@ -126,7 +140,8 @@ public final class IngestLoop: @unchecked Sendable {
     }
 
     private func flush() {
-        let f = pipeline.flush()
+        var f = pipeline.flush()
+        f.counters += refusals.deltas()
         writer.submit(f, now: clock.nowMillis())
     }
 }

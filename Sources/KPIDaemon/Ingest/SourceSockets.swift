@@ -14,15 +14,20 @@ public struct SourceError: Error, CustomStringConvertible {
 ///
 /// Options set on every socket: `ZMQ_RCVHWM` from the config, `ZMQ_MAXMSGSIZE` from
 /// `limits.max_message_bytes` (libzmq disconnects a peer that sends more), `ZMQ_LINGER` 0 so that
-/// shutdown never blocks, and the SUB prefixes.
+/// shutdown never blocks, and the SUB prefixes. A source with `curve_*` keys is a CURVE server
+/// (its secret key, ZAP domain = the source name, see ``ZapHandler``) and gets a socket monitor
+/// that reports refused handshakes (``CurveRefusals``).
 final class SourceSockets {
     let context: ZmqContext
     let sockets: [ZmqSocket]
     let names: [String]
+    /// Per source: the monitor of a CURVE source's handshake failures, nil for plain sources.
+    let monitors: [ZmqMonitor?]
 
     init(config: KpidConfig, context: ZmqContext) throws {
         self.context = context
         var sockets: [ZmqSocket] = []
+        var monitors: [ZmqMonitor?] = []
         do {
             for source in config.sources {
                 let socket = try ZmqSocket(context: context, kind: source.kind == .sub ? .sub : .pull, lingerMilliseconds: 0)
@@ -31,6 +36,18 @@ final class SourceSockets {
                 try socket.setMaxMessageSize(Int64(config.limits.maxMessageBytes))
                 if source.kind == .sub {
                     for prefix in source.subscribe { try socket.subscribe(prefix) }
+                }
+                if let curve = source.curve {
+                    do {
+                        try socket.setCurveServer(true)
+                        try socket.setCurveSecretKey(curve.secretKey)
+                        try socket.setZapDomain(source.name)
+                    } catch let e as ZmqError {
+                        throw SourceError(source: source.name, endpoint: "CURVE \(curve.secretKeyFile)", underlying: e)
+                    }
+                    monitors.append(try ZmqMonitor(socket, events: CurveRefusals.events))
+                } else {
+                    monitors.append(nil)
                 }
                 for endpoint in source.bind {
                     do { try socket.bind(endpoint) } catch let e as ZmqError {
@@ -44,14 +61,17 @@ final class SourceSockets {
                 }
             }
         } catch {
+            for m in monitors { m?.stop() }
             for s in sockets { s.close() }
             throw error
         }
+        self.monitors = monitors
         self.sockets = sockets
         self.names = config.sources.map(\.name)
     }
 
     func close() {
+        for m in monitors { m?.stop() }
         for s in sockets { s.close() }
     }
 }

@@ -31,6 +31,11 @@ public final class IngestPipeline: @unchecked Sendable {
     private var qualifiedLog: [QualifiedEvent] = []
     private let logSlots: [[Int]]
     private let logNames: [[String]]
+    /// Permissions of authenticated publishers; see ``process(frameCount:first:second:source:publisher:)``.
+    public let permissions: PublisherPermissions
+    private let tenantSlots: [Int]
+    /// Publisher index of the message being processed, -1 for none (not authenticated).
+    private var publisher = -1
 
     /// Builds the pipeline for a validated config. Throws only when a pipeline's bot patterns do
     /// not compile (the config loader has already checked them).
@@ -58,6 +63,22 @@ public final class IngestPipeline: @unchecked Sendable {
         let catalog = engine.catalog
         logSlots = config.pipelines.map { p in p.logFields.map { catalog.existingSlot(for: $0)! } }
         logNames = config.pipelines.map(\.logFields)
+        let perms = PublisherPermissions(
+            identities: config.sources.flatMap { $0.curve?.clients.map(\.publisher) ?? [] },
+            rules: config.publishers, unlisted: config.effectiveUnlistedPublishers)
+        permissions = perms
+        tenantSlots = perms.tenantFields.map { catalog.existingSlot(for: $0) ?? -1 }
+    }
+
+    /// ``process(frameCount:first:second:source:)`` for a message of an authenticated publisher
+    /// (an index into ``permissions``, from the message's ZAP user id; -1 for none): every event
+    /// is checked against the publisher's permissions before it touches any metric.
+    @inline(__always)
+    public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int,
+                        publisher: Int) {
+        self.publisher = publisher
+        defer { self.publisher = -1 }
+        process(frameCount: frameCount, first: first, second: second, source: source)
     }
 
     /// Processes one ZeroMQ message: one JSON frame, or a topic frame and a JSON frame. It takes
@@ -127,6 +148,7 @@ public final class IngestPipeline: @unchecked Sendable {
             reject(.badType, source: source, bytes: decoder.currentLine, detail: "type must be a string")
             return
         }
+        if publisher >= 0, !permitted(type: typeBytes, slots: slots, source: source) { return }
         guard let typeID = engine.typeID(typeBytes) else {
             counters.countReceived(source: source, type: otherType)
             return
@@ -164,6 +186,37 @@ public final class IngestPipeline: @unchecked Sendable {
         }
         account(engine.ingest(typeID: typeID, timestamp: ts, slots: slots), source: source)
         for si in stagesByType[typeID] { qualify(stage: si, slots: slots, ts: ts, source: source) }
+    }
+
+    /// Checks the event against the current publisher's permissions; rejects it when outside
+    /// them. The sample's detail (naming the publisher) is built only when a sample is kept.
+    @inline(__always)
+    private func permitted(type: UnsafeRawBufferPointer, slots: UnsafeBufferPointer<FieldValue>, source: Int) -> Bool {
+        let p = publisher
+        let slot = tenantSlots[p]
+        let tenant = slot >= 0 ? slots[slot] : FieldValue(kind: .absent)
+        let reason: RejectReason
+        switch permissions.check(publisher: p, type: type, tenant: tenant) {
+        case .allowed: return true
+        case .forbiddenType: reason = .forbiddenType
+        case .forbiddenTenant: reason = .forbiddenTenant
+        case .unlistedPublisher: reason = .forbiddenPublisher
+        }
+        counters.countReject(source: source, reason: reason)
+        guard samplesThisFlush[reason.ordinal] < samplesPerReasonPerFlush else { return false }
+        let name = permissions.names[p]
+        let detail: String
+        switch reason {
+        case .forbiddenType:
+            detail = "publisher \(name) may not send type \(String(decoding: type.prefix(64), as: UTF8.self))"
+        case .forbiddenTenant:
+            let value = tenant.kind == .string ? String(decoding: tenant.string.prefix(64), as: UTF8.self) : "(none)"
+            detail = "publisher \(name) may not send \(permissions.tenantFields[p]) \(value)"
+        default:
+            detail = "publisher \(name) has no [[publishers]] entry and unlisted publishers are denied"
+        }
+        sample(reason, source: source, bytes: decoder.currentLine, metric: nil, detail: detail)
+        return false
     }
 
     /// Counts the late and per-metric rejects of one fold.
