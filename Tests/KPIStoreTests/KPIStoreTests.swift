@@ -33,9 +33,26 @@ final class KPIStoreTests: XCTestCase {
     func testNewDatabaseIsWALWithAllMigrationsAndMode0640() throws {
         let store = try KPIStore(path: path())
         XCTAssertEqual(try store.journalMode(), "wal")
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-aggregates-rejects-counters"])
+        XCTAssertEqual(Set(try store.appliedMigrations()), ["v1-aggregates-rejects-counters", "v2-qualified-events"])
         let attrs = try FileManager.default.attributesOfItem(atPath: path())
         XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o640)
+    }
+
+    func testQualifiedEventsAreAppendedAndPrunedPerPipelineByEventTime() throws {
+        let store = try KPIStore(path: path())
+        let events = [
+            QualifiedEvent(pipeline: "a", timestamp: 1_000, fields: #"{"visitor":"v1"}"#),
+            QualifiedEvent(pipeline: "a", timestamp: 5_000, fields: #"{"visitor":"v2"}"#),
+            QualifiedEvent(pipeline: "b", timestamp: 1_000, fields: "{}"),
+        ]
+        try store.write(.init(batch: FlushBatch(watermark: 0), now: 9_000, qualified: events))
+        try store.write(.init(batch: FlushBatch(watermark: 0), now: 9_000, qualifiedCutoffs: ["a": 2_000]))
+        let rows = try DatabaseQueue(path: path()).read { db in
+            try Row.fetchAll(db, sql: "SELECT pipeline, ts, ts_ms, fields FROM qualified_events ORDER BY id")
+        }
+        XCTAssertEqual(rows.map { $0["pipeline"] as String }, ["a", "b"], "only pipeline a's old event is pruned")
+        XCTAssertEqual(rows.first?["ts"] as String?, "1970-01-01T00:00:05Z")
+        XCTAssertEqual(rows.first?["fields"] as String?, #"{"visitor":"v2"}"#)
     }
 
     func testDatabaseDirectoryIsCreated() throws {
