@@ -57,7 +57,8 @@ public enum ConfigLoader {
 
 enum ConfigKeys {
     static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics", "publishers"]
-    static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers"]
+    static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
+                       "track_sequences"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
@@ -161,6 +162,7 @@ struct ConfigCompiler {
                 config.flushIntervalMillis = ms
             }
             if let ms = duration(kpid, "max_future", prefix: "kpid").value { config.maxFutureMillis = ms }
+            if let b = bool(kpid, "track_sequences", prefix: "kpid").value { config.trackSequences = b }
             config.unlistedPublishers = unlistedPublishers(kpid)
         }
 
@@ -705,6 +707,16 @@ struct ConfigCompiler {
             return .invalid
         }
         return .value(s)
+    }
+
+    mutating func bool(_ t: TOMLTable, _ key: String, prefix: String) -> Read<Bool> {
+        guard let v = t[key] else { return .absent }
+        guard let b = v.bool else {
+            let hint = v.string.map { ["true", "false"].contains($0.lowercased()) ? "write \($0.lowercased()) without quotes" : "true or false" }
+            fail(TOMLKeyLocator.join(prefix, key), "expected a boolean, found \(Self.typeName(v))", hint: hint ?? "true or false")
+            return .invalid
+        }
+        return .value(b)
     }
 
     mutating func int(_ t: TOMLTable, _ key: String, prefix: String, min: Int) -> Read<Int> {

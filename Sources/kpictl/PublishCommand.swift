@@ -37,11 +37,12 @@ struct PublishCommand: ParsableCommand {
     }
 
     @OptionGroup var curve: CurveClientOptions
+    @OptionGroup var sequence: SequenceOptions
 
     func run() throws {
         let sender = try EventSender(endpoint: endpoint, kind: socket, topic: topic, rate: rate,
                                      joinDelayMillis: socket == .pub ? joinDelay : 0,
-                                     curve: try curve.keys())
+                                     curve: try curve.keys(), source: sequence.source)
         defer { sender.close() }
         var pending: [Substring] = []
         pending.reserveCapacity(batch)

@@ -29,11 +29,12 @@ struct SimulateCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     @OptionGroup var curve: CurveClientOptions
+    @OptionGroup var sequence: SequenceOptions
 
     func run() throws {
         let sender = try EventSender(endpoint: endpoint, kind: socket, topic: nil, rate: rate,
                                      joinDelayMillis: socket == .pub ? 500 : 0,
-                                     curve: try curve.keys())
+                                     curve: try curve.keys(), source: sequence.source)
         defer { sender.close() }
         var rng = SplitMix64(seed: seed)
         let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite"]

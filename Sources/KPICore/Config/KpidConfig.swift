@@ -12,6 +12,8 @@ public struct KpidConfig: Sendable, Equatable {
     /// Events stamped further than this ahead of the wall clock are rejected as `ts_in_future`
     /// (default 10 minutes), so that one bad clock cannot close every open window.
     public var maxFutureMillis: Int64 = 600_000
+    /// Count gaps, duplicates and resets of the publishers' `src`/`seq` fields (default true).
+    public var trackSequences = true
     public var storage = StorageConfig()
     public var limits = LimitsConfig()
     public var sources: [SourceConfig] = []

@@ -75,6 +75,10 @@ public final class WindowEngine: @unchecked Sendable {
         for (i, def) in config.metrics.enumerated() {
             compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
         }
+        if config.trackSequences {
+            catalog.slot(for: SequenceTracker.sourceField)
+            catalog.slot(for: SequenceTracker.sequenceField)
+        }
         // Fields the pipelines read are extracted too.
         for p in config.pipelines {
             for f in QualificationHealth.fields(of: p) { catalog.slot(for: f) }

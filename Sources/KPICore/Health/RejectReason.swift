@@ -71,7 +71,7 @@ public struct RejectSample: Sendable, Equatable {
 }
 
 /// An increment of a named health counter with labels, for the `counters` table.
-public struct CounterDelta: Sendable, Equatable {
+public struct CounterDelta: Sendable, Hashable {
     /// Counter name, e.g. `events_received`, `rejects`, `late_events`.
     public var name: String
     /// Canonical label JSON.

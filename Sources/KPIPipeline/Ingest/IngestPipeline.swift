@@ -30,6 +30,10 @@ public final class IngestPipeline: @unchecked Sendable {
     private let health: HealthLabels?
     private var qualifiedLog: [QualifiedEvent] = []
     private let logSlots: [[Int]]
+    /// Per-publisher `src`/`seq` loss accounting (slots -1 when `track_sequences = false`).
+    public private(set) var sequences = SequenceTracker()
+    private let srcSlot: Int
+    private let seqSlot: Int
     private let logNames: [[String]]
     /// Permissions of authenticated publishers; see ``process(frameCount:first:second:source:publisher:)``.
     public let permissions: PublisherPermissions
@@ -61,6 +65,8 @@ public final class IngestPipeline: @unchecked Sendable {
         self.stagesByType = byType
         self.health = stages.isEmpty ? nil : HealthLabels(pipelines: config.pipelines.map(\.name))
         let catalog = engine.catalog
+        srcSlot = config.trackSequences ? catalog.existingSlot(for: SequenceTracker.sourceField)! : -1
+        seqSlot = config.trackSequences ? catalog.existingSlot(for: SequenceTracker.sequenceField)! : -1
         logSlots = config.pipelines.map { p in p.logFields.map { catalog.existingSlot(for: $0)! } }
         logNames = config.pipelines.map(\.logFields)
         let perms = PublisherPermissions(
@@ -127,6 +133,7 @@ public final class IngestPipeline: @unchecked Sendable {
     @inline(__always)
     private func handleEvent(topic: UnsafeRawBufferPointer?, source: Int) {
         let slots = decoder.slots
+        if srcSlot >= 0 { sequences.record(src: slots[srcSlot], seq: slots[seqSlot]) }
         // The event type: the `type` field, else the topic frame.
         let typeField = slots[FieldCatalog.typeSlot]
         let typeBytes: UnsafeRawBufferPointer
@@ -305,6 +312,7 @@ public final class IngestPipeline: @unchecked Sendable {
         var deltas = counters.deltas(sources: sources, types: eventTypes)
         deltas += metricCounterDeltas()
         deltas += stageCounterDeltas()
+        deltas += sequences.deltas()
         let rejects = pendingSamples
         pendingSamples.removeAll(keepingCapacity: true)
         for i in samplesThisFlush.indices { samplesThisFlush[i] = 0 }
