@@ -56,10 +56,11 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics", "publishers"]
+    static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
                        "track_sequences"]
     static let storage = ["path", "reject_samples_per_reason"]
+    static let status = ["enabled", "listen"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
     static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone"]
@@ -171,6 +172,20 @@ struct ConfigCompiler {
             if let path = string(storage, "path", prefix: "storage", nonEmpty: true).value { config.storage.path = path }
             if let n = int(storage, "reject_samples_per_reason", prefix: "storage", min: 0).value {
                 config.storage.rejectSamplesPerReason = n
+            }
+        }
+
+        if let status = section(root, "status") {
+            checkKeys(status, allowed: ConfigKeys.status, prefix: "status")
+            if let b = bool(status, "enabled", prefix: "status").value { config.status.enabled = b }
+            if let listen = string(status, "listen", prefix: "status", nonEmpty: true).value {
+                if let (host, port) = Self.hostPort(listen) {
+                    config.status.host = host
+                    config.status.port = port
+                } else {
+                    fail("status.listen", "invalid listen address \(quoted(listen))",
+                         hint: "host:port, e.g. \"127.0.0.1:9465\" or \"[::1]:9465\"; port 0 picks a free one")
+                }
             }
         }
 
@@ -510,6 +525,16 @@ struct ConfigCompiler {
                                 windows: windows, timeZone: zone.value, pipeline: pipeline.value?.name)
     }
 
+    /// `host:port` or `[v6]:port`, with a port in 0...65535.
+    static func hostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":") else { return nil }
+        var host = String(s[..<colon])
+        guard let port = Int(s[s.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        return (host, port)
+    }
+
     static func periodGuess(_ w: String) -> String? {
         switch w.lowercased() {
         case "minutely", "minutes", "1m", "min": return "minute"
@@ -645,6 +670,7 @@ struct ConfigCompiler {
             if prefix.isEmpty {
                 // A key that belongs in a section, written before any header.
                 let owners: [(String, [String])] = [("[kpid]", ConfigKeys.kpid), ("[storage]", ConfigKeys.storage),
+                                                    ("[status]", ConfigKeys.status),
                                                     ("[limits]", ConfigKeys.limits)]
                 if let owner = owners.first(where: { $0.1.contains(key) }) {
                     hint = "\(key) belongs in \(owner.0): put it under that header"

@@ -23,6 +23,9 @@ public final class Daemon: Sendable {
     let logger: Logger
     /// systemd's notify socket, from the environment (a no-op outside systemd).
     public let notifier: SystemdNotifier
+    /// kpid's own metrics (`/metrics`) and liveness (`/healthz`).
+    public let metrics: SelfMetrics
+    public let health: DaemonHealth
 
     /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
     public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
@@ -51,18 +54,36 @@ public final class Daemon: Sendable {
             zap?.stop()
             throw error
         }
-        let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
+        metrics = SelfMetrics(databasePath: path)
+        health = DaemonHealth(staleAfterMillis: max(10_000, 5 * config.flushIntervalMillis))
+        let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
+                                 metrics: metrics, health: health)
         notifier = SystemdNotifier.fromEnvironment()
-        loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier)
+        loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
+                          health: health)
     }
 
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns. Tells systemd
-    /// `READY=1` first: the store is open and every endpoint is bound or connected by then.
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns. Logs `kpid ready`
+    /// and tells systemd `READY=1` once the store is open, every endpoint is bound or connected
+    /// and the status listener (when enabled) accepts connections.
     public func run() async throws {
-        notifier.ready(status: "receiving on \(config.sources.count) source(s)")
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: IngestService(loop: loop))]
+        let endpoints = config.sources.flatMap { $0.bind + $0.connect }.joined(separator: ",")
+        let (config, logger, notifier) = (self.config, self.logger, self.notifier)
+        @Sendable func ready(status: String) {
+            logger.info("kpid ready", metadata: ["endpoints": "\(endpoints)", "status": "\(status)"])
+            notifier.ready(status: "receiving on \(config.sources.count) source(s)")
+        }
+        if config.status.enabled {
+            services.append(.init(service: StatusServer.make(
+                config: config.status, metrics: metrics, health: health, logger: logger,
+                onRunning: { port in ready(status: "http://\(config.status.host):\(port)") })))
+        } else {
+            ready(status: "off")
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: IngestService(loop: loop))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

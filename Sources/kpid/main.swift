@@ -4,6 +4,8 @@ import KPIConfig
 import KPICore
 import KPIDaemon
 import Logging
+import Metrics
+import Prometheus
 
 /// `kpid`: the daemon. Loads the config, opens SQLite, binds the ZeroMQ sources, and turns events
 /// into windowed aggregates until SIGTERM/SIGINT.
@@ -64,10 +66,13 @@ struct KpidCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("kpid: cannot open the database: \(error)\n".utf8))
             throw ExitCode(73)
         }
-        logger.info("kpid ready", metadata: [
-            "endpoints": "\(cfg.sources.flatMap { $0.bind + $0.connect }.joined(separator: ","))",
-        ])
-        try await daemon.run()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: daemon.metrics.registry))
+        do {
+            try await daemon.run()
+        } catch {
+            FileHandle.standardError.write(Data("kpid: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
         logger.info("kpid stopped")
     }
 }

@@ -150,3 +150,44 @@ final class PipelineConfigTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(error(text)).key, "pipelines[0].dedupe_key")
     }
 }
+
+final class StatusConfigTests: XCTestCase {
+    private let base = """
+        [[sources]]
+        name = "web"
+        kind = "sub"
+        bind = ["tcp://127.0.0.1:5555"]
+        [[metrics]]
+        name = "m"
+        events = ["e"]
+        aggregate = "count"
+        windows = ["hour"]
+
+        """
+
+    func testStatusListenerDefaultsToLoopback() throws {
+        let c = try ConfigLoader.parse(base)
+        XCTAssertEqual(c.status, StatusConfig())
+        XCTAssertEqual(c.status.host, "127.0.0.1")
+        XCTAssertEqual(c.status.port, 9465)
+    }
+
+    func testListenAcceptsHostPortAndBracketedIPv6() throws {
+        XCTAssertEqual(try ConfigLoader.parse(base + "[status]\nlisten = \"0.0.0.0:0\"\n").status.port, 0)
+        let v6 = try ConfigLoader.parse(base + "[status]\nlisten = \"[::1]:9100\"\nenabled = false\n").status
+        XCTAssertEqual(v6.host, "::1")
+        XCTAssertEqual(v6.port, 9100)
+        XCTAssertFalse(v6.enabled)
+    }
+
+    func testInvalidListenNamesTheKeyAndLine() {
+        XCTAssertThrowsError(try ConfigLoader.parse(base + "[status]\nlisten = \"localhost\"\n", file: "k.toml")) { error in
+            let e = error as! ConfigError
+            XCTAssertEqual(e.key, "status.listen")
+            XCTAssertEqual(e.line, 11)
+            XCTAssertTrue(e.hint?.contains("host:port") == true, "\(e)")
+        }
+        XCTAssertThrowsError(try ConfigLoader.parse(base + "[status]\nlisten = \"127.0.0.1:70000\"\n"))
+        XCTAssertThrowsError(try ConfigLoader.parse(base + "[status]\nenabled = \"yes\"\n"))
+    }
+}

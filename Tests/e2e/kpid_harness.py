@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -50,11 +51,14 @@ def toml_value(v: Any) -> str:
 
 
 def toml_config(kpid: dict, sources: list[dict], metrics: list[dict], storage: dict | None = None,
-                pipelines: list[dict] | None = None) -> str:
+                pipelines: list[dict] | None = None, status: dict | None = None) -> str:
+    """A kpid.toml; the status listener takes a free loopback port unless `status` says otherwise."""
     lines = ["[kpid]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in kpid.items()]
     lines += ["", "[storage]"]
     lines += [f"{k} = {toml_value(v)}" for k, v in (storage or {"path": "kpid.db"}).items()]
+    lines += ["", "[status]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in (status or {"listen": "127.0.0.1:0"}).items()]
     for s in sources:
         lines += ["", "[[sources]]"] + [f"{k} = {toml_value(v)}" for k, v in s.items()]
     for p in pipelines or []:
@@ -82,6 +86,7 @@ class Kpid:
         self.stderr_path = workdir / f"{name}.stderr.log"
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
+        self.status_url: str | None = None
 
     # -- process --------------------------------------------------------------------------------
 
@@ -94,7 +99,10 @@ class Kpid:
             env={**os.environ, **(env or {})})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if 'msg="kpid ready"' in self.stdout_path.read_text(errors="replace"):
+            out = self.stdout_path.read_text(errors="replace")
+            if 'msg="kpid ready"' in out:
+                m = re.search(r'msg="kpid ready".*?status=(http://\S+)', out)
+                self.status_url = m.group(1) if m else None
                 return self
             if self.proc.poll() is not None:
                 pytest.fail(f"kpid exited with status {self.proc.returncode} before it was ready\n{self.logs()}")

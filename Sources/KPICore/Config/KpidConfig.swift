@@ -15,6 +15,7 @@ public struct KpidConfig: Sendable, Equatable {
     /// Count gaps, duplicates and resets of the publishers' `src`/`seq` fields (default true).
     public var trackSequences = true
     public var storage = StorageConfig()
+    public var status = StatusConfig()
     public var limits = LimitsConfig()
     public var sources: [SourceConfig] = []
     public var metrics: [MetricDefinition] = []
@@ -37,6 +38,17 @@ public struct KpidConfig: Sendable, Equatable {
     public func pipeline(named name: String) -> QualificationPipelineConfig? {
         pipelines.first { $0.name == name }
     }
+}
+
+/// The HTTP status listener (`/metrics`, `/healthz`).
+public struct StatusConfig: Sendable, Equatable {
+    /// False turns the listener off.
+    public var enabled = true
+    /// Address to bind (default loopback only).
+    public var host = "127.0.0.1"
+    /// Port to bind (default 9465; 0 picks a free one, logged at startup).
+    public var port = 9465
+    public init() {}
 }
 
 /// Where and how kpid keeps its SQLite database.

@@ -28,6 +28,7 @@ public final class IngestLoop: @unchecked Sendable {
     /// `STATUS=` line with live rates, every ``heartbeatMillis``.
     let notifier: SystemdNotifier
     let heartbeatMillis: Int64
+    let health: DaemonHealth?
     private var lastStatus = (at: Int64(0), events: Int64(0))
     /// Refused CURVE handshakes, read from the CURVE sources' monitors.
     private var refusals = CurveRefusals()
@@ -35,8 +36,9 @@ public final class IngestLoop: @unchecked Sendable {
     private let authenticated: [Bool]
 
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
-         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil)) {
+         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil) {
         self.notifier = notifier
+        self.health = health
         self.heartbeatMillis = min(notifier.watchdogIntervalMillis ?? 5_000, 5_000)
         self.pipeline = pipeline
         self.sockets = sockets
@@ -64,6 +66,7 @@ public final class IngestLoop: @unchecked Sendable {
             }
             refusals.poll(sockets.monitors, names: sockets.names)
             let now = MonotonicClock.millis()
+            health?.loopBeat(now)
             if now >= nextFlush {
                 flush()
                 nextFlush = now + flushInterval
@@ -142,6 +145,6 @@ public final class IngestLoop: @unchecked Sendable {
     private func flush() {
         var f = pipeline.flush()
         f.counters += refusals.deltas()
-        writer.submit(f, now: clock.nowMillis())
+        writer.submit(f, now: clock.nowMillis(), openCells: pipeline.engine.openCellCount)
     }
 }

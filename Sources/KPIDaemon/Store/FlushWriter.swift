@@ -17,18 +17,35 @@ public final class FlushWriter: @unchecked Sendable {
     /// Flushes that failed at least once (read on the writer queue).
     public private(set) var failures = 0
 
-    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger) {
+    private let metrics: SelfMetrics?
+    private let health: DaemonHealth?
+
+    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil) {
+        self.metrics = metrics
+        self.health = health
         self.store = store
         self.rejectsPerReason = rejectsPerReason
         self.logger = logger
     }
 
-    /// Queues a flush for writing.
-    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis) {
+    /// Queues a flush for writing; `openCells` is the engine's open cell count, for the metrics.
+    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0) {
         let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
                                 qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
-        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty { return }
-        queue.async { self.write(f) }
+        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualifiedCutoffs.isEmpty {
+            // Nothing new, but a flush that failed earlier is retried now rather than with the next data.
+            queue.async {
+                guard !self.failed.isEmpty else { return }
+                self.retryFailed()
+                self.health?.wrote(at: MonotonicClock.millis(), failedFlushes: self.failed.count)
+            }
+            return
+        }
+        queue.async {
+            self.write(f, openCells: openCells)
+            self.metrics?.add(f.counters)
+            self.health?.wrote(at: MonotonicClock.millis(), failedFlushes: self.failed.count)
+        }
     }
 
     /// Blocks until every queued flush has been attempted.
@@ -38,19 +55,22 @@ public final class FlushWriter: @unchecked Sendable {
         }
     }
 
-    private func write(_ f: KPIStore.Flush) {
+    private func write(_ f: KPIStore.Flush, openCells: Int) {
         retryFailed()
         guard failed.isEmpty else {
             failed.append(f)
             return
         }
         do {
+            let started = ContinuousClock.now
             try store.write(f)
+            metrics?.wrote(duration: ContinuousClock.now - started, openCells: openCells, watermarkMillis: f.batch.watermark, at: f.now)
             writes += 1
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
             }
         } catch {
+            metrics?.failed()
             failures += 1
             failed.append(f)
             logger.error("flush failed; will retry", metadata: ["error": "\(error)", "rows": "\(f.batch.rows.count)"])

@@ -330,14 +330,24 @@ public final class IngestPipeline: @unchecked Sendable {
     }
 
     private var reportedEvictions: [Int64] = []
+    private var reportedDrops: [[Int64]] = []
 
     private func stageCounterDeltas() -> [CounterDelta] {
         if reportedEvictions.isEmpty { reportedEvictions = stages.map { _ in 0 } }
         var out: [CounterDelta] = []
-        for (i, stage) in stages.enumerated() where stage.dedupeEvictions != reportedEvictions[i] {
-            out.append(CounterDelta(name: "dedupe_evictions", labels: CanonicalLabels.json(["pipeline": stage.config.name]),
-                                    delta: stage.dedupeEvictions - reportedEvictions[i]))
-            reportedEvictions[i] = stage.dedupeEvictions
+        if reportedDrops.isEmpty { reportedDrops = stages.map { $0.dropped.map { _ in 0 } } }
+        for (i, stage) in stages.enumerated() {
+            let name = stage.config.name
+            if stage.dedupeEvictions != reportedEvictions[i] {
+                out.append(CounterDelta(name: "dedupe_evictions", labels: CanonicalLabels.json(["pipeline": name]),
+                                        delta: stage.dedupeEvictions - reportedEvictions[i]))
+                reportedEvictions[i] = stage.dedupeEvictions
+            }
+            for f in QualificationFilter.allCases where stage.dropped[f.ordinal] != reportedDrops[i][f.ordinal] {
+                out.append(CounterDelta(name: "qualify_dropped", labels: CanonicalLabels.json(["filter": f.rawValue, "pipeline": name]),
+                                        delta: stage.dropped[f.ordinal] - reportedDrops[i][f.ordinal]))
+                reportedDrops[i][f.ordinal] = stage.dropped[f.ordinal]
+            }
         }
         return out
     }

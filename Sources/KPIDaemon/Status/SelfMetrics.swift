@@ -1,0 +1,92 @@
+import Foundation
+import KPICore
+import Prometheus
+
+/// kpid's own metrics in Prometheus form, served on `/metrics`.
+///
+/// Every health counter the pipeline hands to the `counters` table at a flush (events received
+/// by source and type, rejects by reason, late events, drops per qualification filter, sequence
+/// gaps, CURVE refusals…) becomes the Prometheus counter `kpid_<name>_total` with the same
+/// labels. Gauges and a histogram describe the flush itself. Updated once per flush, off the hot
+/// path: the ingest loop never touches Prometheus.
+public final class SelfMetrics: @unchecked Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let lock = NSLock()
+    private var counters: [String: Counter] = [:]
+    private let flushDuration: DurationHistogram
+    private let flushFailures: Counter
+    private let openWindows: Gauge
+    private let watermark: Gauge
+    private let databaseBytes: Gauge
+    private let lastFlush: Gauge
+    private let databasePath: String?
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?) {
+        self.registry = registry
+        self.databasePath = databasePath
+        flushDuration = registry.makeDurationHistogram(
+            name: "kpid_flush_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time to write one flush (aggregates, counters, rejects) to SQLite.")
+        flushFailures = registry.makeCounter(name: "kpid_flush_failures_total", help: "Flush writes that failed and were queued for a retry.")
+        openWindows = registry.makeGauge(name: "kpid_open_windows", help: "Open (metric, period, window, label set) cells in memory.")
+        watermark = registry.makeGauge(name: "kpid_watermark_seconds", help: "Largest event time seen minus the allowed lateness (Unix seconds).")
+        databaseBytes = registry.makeGauge(name: "kpid_database_bytes", help: "Size of the SQLite database and its WAL.")
+        lastFlush = registry.makeGauge(name: "kpid_last_flush_timestamp_seconds", help: "Wall-clock time of the last successful flush write.")
+    }
+
+    /// Adds the counter increments of one flush.
+    public func add(_ deltas: [CounterDelta]) {
+        lock.lock()
+        defer { lock.unlock() }
+        for d in deltas where d.delta > 0 {
+            let key = d.name + "\u{0}" + d.labels
+            let counter: Counter
+            if let c = counters[key] {
+                counter = c
+            } else {
+                counter = registry.makeCounter(name: "kpid_\(d.name)_total", labels: Self.labels(d.labels))
+                counters[key] = counter
+            }
+            counter.increment(by: d.delta)
+        }
+    }
+
+    /// Records one successful write.
+    public func wrote(duration: Duration, openCells: Int, watermarkMillis: EpochMillis, at wallMillis: EpochMillis) {
+        flushDuration.record(duration)
+        openWindows.set(Double(openCells))
+        if watermarkMillis != .min { watermark.set(Double(watermarkMillis) / 1000) }
+        lastFlush.set(Double(wallMillis) / 1000)
+        if let databasePath {
+            let size = [databasePath, databasePath + "-wal"].reduce(0) { total, p in
+                total + ((try? FileManager.default.attributesOfItem(atPath: p)[.size] as? NSNumber)?.intValue ?? 0)
+            }
+            databaseBytes.set(Double(size))
+        }
+    }
+
+    /// Records a failed write.
+    public func failed() { flushFailures.increment() }
+
+    /// The Prometheus text exposition of every metric.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    /// Label pairs of a canonical label JSON object (null values become empty strings).
+    static func labels(_ json: String) -> [(String, String)] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [] }
+        return object.keys.sorted().map { key in
+            switch object[key] {
+            case let s as String: return (key, s)
+            case let n as NSNumber: return (key, n.stringValue)
+            default: return (key, "")
+            }
+        }
+    }
+}
