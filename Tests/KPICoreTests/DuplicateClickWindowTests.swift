@@ -306,7 +306,7 @@ final class DuplicateClickWindowTests: XCTestCase {
             let watermark = maxSeen - lateness
             let t = watermark + Int64(rng.next() % UInt64(lateness + 1)) // out of order within the lateness
             guard agree(w, &model, key, t, step) else { return }
-            if step % 97 == 0 {
+            if step % 397 == 0 {
                 let before = w.residentBytes
                 w.expire(before: watermark)
                 model.expire(watermark)
