@@ -112,6 +112,36 @@ func filledDictionary() -> State<DictionaryDedupe> {
     return State(d)
 }
 
+/// 100k click (referrer, url) pairs in the shape of the shipped example: a quarter reloads of the
+/// same page written differently, the rest outbound clicks from a search page. The bytes are
+/// owned by this object (as a decoder owns the bytes its fields point into).
+final class URLPairs {
+    private(set) var pairs: [(UnsafeRawBufferPointer, UnsafeRawBufferPointer)] = []
+
+    init() {
+        func bytes(_ s: String) -> UnsafeRawBufferPointer {
+            let u = Array(s.utf8)
+            let p = UnsafeMutableRawBufferPointer.allocate(byteCount: u.count, alignment: 1)
+            u.withUnsafeBytes { p.copyMemory(from: $0) }
+            return UnsafeRawBufferPointer(p)
+        }
+        for i in 0..<100_000 {
+            let url = "https://shop\(i % 7).example/p/\(i % 5000)?ref=961tech&utm_source=wqoc"
+            let referrer = i % 4 == 0
+                ? "HTTPS://Shop\(i % 7).example:443/p/\(i % 5000)/?ref=961tech&utm_source=wqoc#top"
+                : "https://961tech.example/search?q=rtx+40\(i % 90)"
+            pairs.append((bytes(referrer), bytes(url)))
+        }
+    }
+
+    deinit {
+        for (r, u) in pairs {
+            r.deallocate()
+            u.deallocate()
+        }
+    }
+}
+
 enum Custom {
     static let rssPerKey = BenchmarkMetric.custom("RSS bytes per key", polarity: .prefersSmaller)
     static let computedPerKey = BenchmarkMetric.custom("computed bytes per key", polarity: .prefersSmaller)
@@ -122,10 +152,16 @@ enum Custom {
 let benchmarks: @Sendable () -> Void = {
     let ops: BenchmarkScalingFactor = .mega
     let speed = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        metrics: [.wallClock, .throughput, .instructions, .mallocCountTotal],
         scalingFactor: ops,
         maxDuration: .seconds(10),
         maxIterations: 8
+    )
+    let urls = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput, .instructions, .mallocCountTotal],
+        scalingFactor: .one,
+        maxDuration: .seconds(3),
+        maxIterations: 30
     )
     let memory = Benchmark.Configuration(
         metrics: [.wallClock, .peakMemoryResident, Custom.rssPerKey, Custom.rssDelta, Custom.computedPerKey],
@@ -196,6 +232,30 @@ let benchmarks: @Sendable () -> Void = {
         precondition(state.table.liveKeys == liveKeys)
     } setup: {
         filledWindow()
+    }
+
+    // MARK: self-referrer check (URL normalisation), 100k (referrer, url) pairs per iteration
+
+    Benchmark("self-referrer: byte equality (baseline)", configuration: urls) { benchmark, pairs in
+        var same = 0
+        for _ in benchmark.scaledIterations {
+            for (r, u) in pairs.pairs where r.count == u.count && memcmp(r.baseAddress!, u.baseAddress!, r.count) == 0 {
+                same &+= 1
+            }
+        }
+        blackHole(same)
+    } setup: {
+        URLPairs()
+    }
+
+    Benchmark("self-referrer: SelfReferrerCheck", configuration: urls) { benchmark, pairs in
+        var same = 0
+        for _ in benchmark.scaledIterations {
+            for (r, u) in pairs.pairs where URLNormalizer.sameResource(r, u) { same &+= 1 }
+        }
+        precondition(same == benchmark.scaledIterations.count * pairs.pairs.count / 4)
+    } setup: {
+        URLPairs()
     }
 
     // MARK: memory
