@@ -198,6 +198,16 @@ final class DuplicateClickWindowTests: XCTestCase {
         XCTAssertEqual(w.check(5 * 1_000_003, at: t0 + 7), .duplicate)
     }
 
+    func testMemoryStaysFlatWhileEvictingAtTheCap() {
+        let w = DuplicateClickWindow(window: 5 * minute, maxLiveKeys: 10_000)
+        for i in 0..<10_000 { _ = w.check(UInt64(i + 1) &* 0xD6E8_FEB8_6659_FD93, at: t0) }
+        let full = w.residentBytes
+        for i in 10_000..<200_000 { _ = w.check(UInt64(i + 1) &* 0xD6E8_FEB8_6659_FD93, at: t0 + 1) }
+        XCTAssertEqual(w.evictions, 190_000)
+        XCTAssertEqual(w.liveKeys, 10_000)
+        XCTAssertEqual(w.residentBytes, full)
+    }
+
     func testKeyCountedAgainIsNotTheOldest() {
         let w = DuplicateClickWindow(window: 5 * minute, maxLiveKeys: 2)
         _ = w.check(visitorA, at: t0)
@@ -306,7 +316,7 @@ final class DuplicateClickWindowTests: XCTestCase {
             let watermark = maxSeen - lateness
             let t = watermark + Int64(rng.next() % UInt64(lateness + 1)) // out of order within the lateness
             guard agree(w, &model, key, t, step) else { return }
-            if step % 97 == 0 {
+            if step % 397 == 0 {
                 let before = w.residentBytes
                 w.expire(before: watermark)
                 model.expire(watermark)

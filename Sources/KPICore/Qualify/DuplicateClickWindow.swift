@@ -16,35 +16,39 @@
 /// - The key is a 64-bit hash of the key fields (``key(of:)``). Two different keys with equal
 ///   hashes share one entry: with n live keys the chance that a given new key collides is about
 ///   n/2⁶⁴ (10⁻¹² at 10 million keys), and a collision can, very rarely, mark a click as a
-///   duplicate that is not one. Hashes 0 and 1 are stored as 2 and 3, which adds nothing
-///   measurable to that chance.
+///   duplicate that is not one. (Hash 0 marks an empty slot, so key 0 is stored as another fixed
+///   value; that adds nothing measurable to the chance.)
 ///
 /// ## State, expiry and the cap
 ///
-/// Each live key costs one 16-byte table slot (hash, last counted time) in an open-addressing
-/// table with linear probing, and one 8-byte entry in a FIFO queue (ring) of (slot, low 32 bits of
-/// the time), in the order in which clicks were counted. There are no per-key objects and no
-/// allocation per click; memory grows only when the table (×4/3) or the ring (×3/2) grows.
-/// The table is rebuilt at 80% load (live keys + tombstones) to 60% load, and shrunk when the
-/// load falls under 20%. ``residentBytes`` is the capacity of both: 16 B per table slot + 8 B per
-/// ring entry, so between about 28 and 43 bytes per live key (at most 48 bytes is the target).
+/// Each live key costs one 16-byte slot (hash, last counted time) in an open-addressing table
+/// with linear probing, and one 12-byte entry (hash, low 32 bits of the time) in a FIFO queue in
+/// the order in which clicks were counted. There are no per-key objects and no allocation per
+/// click; memory is allocated only when the table (×4/3) or the queue (×3/2) grows or shrinks.
+/// The table grows at 80% load to 60%, and shrinks when the load falls under 20%.
+/// ``residentBytes`` counts both capacities: while keys are added that is 20–27 B (table) +
+/// 12–18 B (queue) = 32–45 bytes per live key (up to about 51 if a quarter of the queue is stale
+/// entries of keys counted again); at 10 million keys it is 40.7 B, and the resident set grows by
+/// 35–40 B per key (Benchmarks, target `Dedupe`).
 ///
 /// - ``expire(before:)`` drops keys whose last counted time + `window` ≤ the watermark: they can no
 ///   longer make a click at or after the watermark a duplicate. It pops the queue from its head
 ///   and stops at the first live key that is still inside its window, so a flush costs the number
-///   of keys it expires, never a scan of the table. Keys are queued in arrival order, so a key
-///   that arrived late (with an older time) may be expired a little after keys queued before it.
-///   Once a key has expired, a click *before* the watermark is counted whatever came before it:
-///   the caller is expected to pass a watermark below which it no longer accepts clicks.
+///   of keys it expires (one probe each), never a scan of the table. Keys are queued in arrival
+///   order, so a key that arrived late (with an older time) may be expired a little after keys
+///   queued before it. Once a key has expired, a click *before* the watermark is counted whatever
+///   came before it: the caller is expected to pass a watermark below which it no longer accepts
+///   clicks, and then expiry never changes a verdict.
 /// - When a new key would exceed `maxLiveKeys`, the key counted longest ago (by arrival) is evicted
 ///   first and ``evictions`` grows. An evicted key behaves like an expired one.
-/// - A key counted again gets a new queue entry; the old one is skipped when it reaches the head
-///   (its time no longer matches the table's) and dropped in bulk when the ring would grow.
+/// - A key counted again gets a new queue entry; the old one is stale (its time no longer matches
+///   the table's) and is skipped when it reaches the head, or dropped in bulk when the queue is
+///   full and at least a quarter of it is stale. A stale entry also looks current if the key was counted again exactly k·2³² ms
+///   (≈ 49.7 days) later; the key then leaves early or late, which changes no verdict that a
+///   watermark allows.
 ///
-/// Deletion leaves a tombstone (or an empty slot when the next slot is empty, clearing the
-/// tombstones before it too); tombstones are reused by inserts and removed by rebuilds, so probing
-/// stays correct. The rebuild walks the queue, which also keeps queue entries pointing at the
-/// right slots.
+/// Deletion shifts the following entries of the probe run back (no tombstones), so lookups stay
+/// short and the table is never rebuilt only to clean up: rebuilds happen to grow or to shrink.
 ///
 /// Pure: no clock, no I/O. Single-threaded: one instance per ingest thread.
 public final class DuplicateClickWindow: @unchecked Sendable {
@@ -68,31 +72,29 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     /// Keys dropped by ``expire(before:)``, since creation.
     public private(set) var expired = 0
 
-    /// One table slot: the stored key hash (0 empty, 1 tombstone, otherwise a key) and the event
-    /// time of the key's last counted click.
-    @usableFromInline
+    /// One table slot: the stored key hash (0 when empty) and the event time of the key's last
+    /// counted click.
     struct Slot {
-        @usableFromInline var hash: UInt64
-        @usableFromInline var time: Int64
+        var hash: UInt64
+        var time: Int64
     }
 
-    private static let empty: UInt64 = 0
-    private static let tombstone: UInt64 = 1
     static let minimumTableCapacity = 64
-    static let minimumRingCapacity = 64
+    static let minimumQueueCapacity = 64
+    /// What key 0 is stored as, since 0 marks an empty slot.
+    static let zeroKey: UInt64 = 0x5C9E_43A1_D2B7_F60B
 
     private var table: UnsafeMutablePointer<Slot>
     private var tableCapacity: Int
-    /// Live slots + tombstones.
-    private var used = 0
-    /// Rebuild when `used` would exceed this (80% of the capacity).
-    private var maxUsed: Int
+    /// Grow when `liveKeys` would exceed this (80% of the capacity).
+    private var maxLoad: Int
 
-    /// Queue of counted clicks: `slot << 32 | UInt32(truncatingIfNeeded: time)`.
-    private var ring: UnsafeMutablePointer<UInt64>
-    private var ringCapacity: Int
-    private var ringHead = 0
-    private var ringCount = 0
+    /// The queue of counted clicks, a ring in two arrays: key hash and low 32 bits of the time.
+    private var queueHash: UnsafeMutablePointer<UInt64>
+    private var queueTime: UnsafeMutablePointer<UInt32>
+    private var queueCapacity: Int
+    private var queueHead = 0
+    private var queueCount = 0
 
     /// - Parameters:
     ///   - window: milliseconds within which a repeated click is a duplicate (default 5 minutes);
@@ -103,40 +105,43 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         self.maxLiveKeys = min(max(1, maxLiveKeys), 1 << 31)
         tableCapacity = Self.minimumTableCapacity
         table = Self.allocateTable(tableCapacity)
-        maxUsed = Self.maxUsed(tableCapacity)
-        ringCapacity = Self.minimumRingCapacity
-        ring = .allocate(capacity: ringCapacity)
+        maxLoad = Self.maxLoad(tableCapacity)
+        queueCapacity = Self.minimumQueueCapacity
+        queueHash = .allocate(capacity: queueCapacity)
+        queueTime = .allocate(capacity: queueCapacity)
     }
 
     deinit {
         table.deallocate()
-        ring.deallocate()
+        queueHash.deallocate()
+        queueTime.deallocate()
     }
 
     /// Bytes held by the table and the queue (their capacities, not only the live part).
     public var residentBytes: Int {
-        tableCapacity * MemoryLayout<Slot>.stride + ringCapacity * MemoryLayout<UInt64>.stride
+        tableCapacity * MemoryLayout<Slot>.stride
+            + queueCapacity * (MemoryLayout<UInt64>.stride + MemoryLayout<UInt32>.stride)
     }
 
     // MARK: - Deciding
 
     /// Decides whether the click of `key` at `time` is a duplicate, and remembers it when counted.
     ///
-    /// Costs one probe sequence in the table (usually one cache line); allocates only when the
-    /// table or the queue grows.
+    /// Costs one probe run in the table (usually one cache line); allocates only when the table
+    /// or the queue grows.
     public func check(_ key: UInt64, at time: EpochMillis) -> Verdict {
         let h = Self.stored(key)
-        let (found, slot, tomb) = find(h)
+        let (found, slot) = find(h)
         if found {
             let last = table[slot].time
             if Self.distance(time, last) < UInt64(window) { return .duplicate }
             if time > last {
                 table[slot].time = time
-                enqueue(slot, time)
+                enqueue(h, time)
             }
             return .counted
         }
-        insert(h, time, empty: slot, tombstone: tomb)
+        insert(h, time, at: slot)
         return .counted
     }
 
@@ -147,47 +152,42 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func stored(_ key: UInt64) -> UInt64 { key < 2 ? key &+ 2 : key }
+    static func stored(_ key: UInt64) -> UInt64 { key == 0 ? zeroKey : key }
 
+    /// The home slot of `h`: `h · capacity / 2⁶⁴` (multiply-shift, so any capacity works).
     @inline(__always)
-    private func find(_ h: UInt64) -> (found: Bool, slot: Int, tombstone: Int) {
-        Self.probe(h, in: table, capacity: tableCapacity)
+    private static func home(_ h: UInt64, _ capacity: Int) -> Int {
+        Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    /// The slot of `t` holding `h` (`found`), else the empty slot ending its probe sequence and
-    /// the first tombstone on the way (-1 when none). The home slot is `h · capacity / 2⁶⁴`
-    /// (multiply-shift range reduction, so any capacity works).
+    /// The slot of `t` holding `h` (`found`), else the empty slot that ends its probe run.
     @inline(__always)
-    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int)
-        -> (found: Bool, slot: Int, tombstone: Int) {
-        var i = Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(capacity)).high)
-        var tomb = -1
+    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int) -> (found: Bool, slot: Int) {
+        var i = home(h, capacity)
         while true {
             let s = t[i].hash
-            if s == h { return (true, i, -1) }
-            if s == empty { return (false, i, tomb) }
-            if s == tombstone, tomb < 0 { tomb = i }
+            if s == h { return (true, i) }
+            if s == 0 { return (false, i) }
             i += 1
             if i == capacity { i = 0 }
         }
     }
 
-    /// Adds a key known to be absent, whose probe sequence ended at `empty` (first tombstone `tomb`).
-    private func insert(_ h: UInt64, _ time: EpochMillis, empty: Int, tombstone tomb: Int) {
-        var slot: Int
-        if tomb >= 0 {
-            slot = tomb
-        } else if used + 1 > maxUsed {
+    @inline(__always)
+    private func find(_ h: UInt64) -> (found: Bool, slot: Int) {
+        Self.probe(h, in: table, capacity: tableCapacity)
+    }
+
+    /// Adds a key known to be absent, whose probe run ends at the empty `slot`.
+    private func insert(_ h: UInt64, _ time: EpochMillis, at slot: Int) {
+        var slot = slot
+        if liveKeys + 1 > maxLoad {
             rebuild(capacity: Self.capacity(forLive: liveKeys + 1))
-            slot = find(h).slot // no tombstones after a rebuild
-            used += 1
-        } else {
-            slot = empty
-            used += 1
+            slot = find(h).slot
         }
         table[slot] = Slot(hash: h, time: time)
         liveKeys += 1
-        enqueue(slot, time)
+        enqueue(h, time)
         if liveKeys > maxLiveKeys { evictOldest() }
     }
 
@@ -200,10 +200,8 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         let (limit, overflow) = watermark.subtractingReportingOverflow(window)
         if overflow { return 0 } // watermark - window below Int64.min: nothing is that old
         var dropped = 0
-        while ringCount > 0 {
-            let e = ring[ringHead]
-            let slot = Int(truncatingIfNeeded: e >> 32)
-            if isCurrent(e, slot) {
+        while queueCount > 0 {
+            if let slot = currentSlot(queueHead) {
                 if table[slot].time > limit { break }
                 remove(slot)
                 dropped += 1
@@ -215,19 +213,18 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         if tableCapacity > Self.minimumTableCapacity, liveKeys * 5 < tableCapacity {
             rebuild(capacity: Self.capacity(forLive: liveKeys))
         }
-        if ringCapacity > Self.minimumRingCapacity, ringCount * 4 < ringCapacity {
-            resizeRing(ringCount + ringCount / 2 + 1)
+        if queueCapacity > Self.minimumQueueCapacity, queueCount * 4 < queueCapacity {
+            resizeQueue(queueCount + queueCount / 2 + 1)
         }
         return dropped
     }
 
     /// Evicts the key counted longest ago.
     private func evictOldest() {
-        while ringCount > 0 {
-            let e = ring[ringHead]
-            let slot = Int(truncatingIfNeeded: e >> 32)
+        while queueCount > 0 {
+            let slot = currentSlot(queueHead)
             popHead()
-            if isCurrent(e, slot) {
+            if let slot {
                 remove(slot)
                 evictions += 1
                 return
@@ -235,152 +232,141 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         }
     }
 
-    /// Whether queue entry `e` is the latest counted click of the key in `slot` (the slot holds a
-    /// key whose time has the entry's low 32 bits). An entry can also match when the key was
-    /// counted again exactly k·2³² ms (≈ 49.7 days) later; the key then leaves the queue early or
-    /// late, which changes no verdict that a watermark allows.
+    /// The table slot of the key of queue entry `q` when the entry is the key's latest counted
+    /// click (the stored time has the entry's low 32 bits), else nil (a stale entry).
     @inline(__always)
-    private func isCurrent(_ e: UInt64, _ slot: Int, in t: UnsafeMutablePointer<Slot>? = nil) -> Bool {
-        let s = (t ?? table)[slot]
-        return s.hash > Self.tombstone && UInt32(truncatingIfNeeded: s.time) == UInt32(truncatingIfNeeded: e)
+    private func currentSlot(_ q: Int) -> Int? {
+        let (found, slot) = find(queueHash[q])
+        guard found, UInt32(truncatingIfNeeded: table[slot].time) == queueTime[q] else { return nil }
+        return slot
     }
 
-    /// Deletes the key in `slot`.
+    /// Deletes the key in `slot`, moving back the later entries of its probe run that may sit
+    /// there (each entry stays at or after its home slot), so no run has a hole.
     private func remove(_ slot: Int) {
         liveKeys -= 1
-        var next = slot + 1
-        if next == tableCapacity { next = 0 }
-        guard table[next].hash == Self.empty else {
-            table[slot].hash = Self.tombstone
-            return
+        var hole = slot
+        var j = slot
+        while true {
+            j += 1
+            if j == tableCapacity { j = 0 }
+            let h = table[j].hash
+            if h == 0 { break }
+            let home = Self.home(h, tableCapacity)
+            // Entry j may move to the hole when the hole lies in [home, j) cyclically.
+            let fromHome = j >= home ? j - home : j - home + tableCapacity
+            let fromHole = j >= hole ? j - hole : j - hole + tableCapacity
+            if fromHome >= fromHole {
+                table[hole] = table[j]
+                hole = j
+            }
         }
-        // No probe sequence crosses an empty slot, so this slot and the tombstones right before
-        // it end no sequence that matters: they can become empty.
-        table[slot].hash = Self.empty
-        used -= 1
-        var j = slot == 0 ? tableCapacity - 1 : slot - 1
-        while table[j].hash == Self.tombstone {
-            table[j].hash = Self.empty
-            used -= 1
-            j = j == 0 ? tableCapacity - 1 : j - 1
-        }
+        table[hole].hash = 0
     }
 
     // MARK: - Queue
 
     @inline(__always)
-    private func enqueue(_ slot: Int, _ time: EpochMillis) {
-        if ringCount == ringCapacity { makeRoomInRing() }
-        var tail = ringHead + ringCount
-        if tail >= ringCapacity { tail -= ringCapacity }
-        ring[tail] = UInt64(truncatingIfNeeded: slot) << 32 | UInt64(UInt32(truncatingIfNeeded: time))
-        ringCount += 1
+    private func enqueue(_ h: UInt64, _ time: EpochMillis) {
+        if queueCount == queueCapacity { makeRoomInQueue() }
+        var tail = queueHead + queueCount
+        if tail >= queueCapacity { tail -= queueCapacity }
+        queueHash[tail] = h
+        queueTime[tail] = UInt32(truncatingIfNeeded: time)
+        queueCount += 1
     }
 
     @inline(__always)
     private func popHead() {
-        ringHead += 1
-        if ringHead == ringCapacity { ringHead = 0 }
-        ringCount -= 1
+        queueHead += 1
+        if queueHead == queueCapacity { queueHead = 0 }
+        queueCount -= 1
     }
 
-    /// The ring is full: drop stale entries in place when they are at least a quarter of it; if
-    /// it is still full, move the entries to a ring half as large again.
-    private func makeRoomInRing() {
-        if ringCount - liveKeys >= ringCount / 4 { compactRing(into: nil, capacity: ringCapacity) }
-        if ringCount == ringCapacity { resizeRing(ringCount + ringCount / 2 + 1) }
+    /// The queue is full: drop stale entries in place when they are at least a quarter of it;
+    /// if it is still full, copy the entries to a queue half as large again.
+    private func makeRoomInQueue() {
+        if queueCount - liveKeys >= queueCount / 4 { dropStaleEntries() }
+        if queueCount == queueCapacity { resizeQueue(queueCount + queueCount / 2 + 1) }
     }
 
-    /// Moves the current entries to a new ring of `capacity` (at least `ringCount`).
-    private func resizeRing(_ capacity: Int) {
-        let c = max(Self.minimumRingCapacity, capacity)
-        compactRing(into: .allocate(capacity: c), capacity: c)
+    /// Copies the entries, stale ones included, in order to new arrays of `capacity` (at least
+    /// `queueCount`): a sequential copy, no table lookups.
+    private func resizeQueue(_ capacity: Int) {
+        let capacity = max(Self.minimumQueueCapacity, capacity)
+        let newHash = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        let newTime = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        let first = min(queueCount, queueCapacity - queueHead)
+        newHash.update(from: queueHash + queueHead, count: first)
+        newTime.update(from: queueTime + queueHead, count: first)
+        newHash.advanced(by: first).update(from: queueHash, count: queueCount - first)
+        newTime.advanced(by: first).update(from: queueTime, count: queueCount - first)
+        queueHash.deallocate()
+        queueTime.deallocate()
+        queueHash = newHash
+        queueTime = newTime
+        queueCapacity = capacity
+        queueHead = 0
     }
 
-    /// Keeps only current queue entries (judged against `table`, by default the live one), in
-    /// order, in `target` (a new ring of `capacity`) or in place when `target` is nil. `remap`,
-    /// when given, moves each current key to a new table and returns the slot to store in the
-    /// entry (nil to drop the entry).
-    private func compactRing(into target: UnsafeMutablePointer<UInt64>?, capacity: Int,
-                             table checked: UnsafeMutablePointer<Slot>? = nil,
-                             remap: ((_ slot: Int) -> Int?)? = nil) {
-        let out = target ?? ring
-        var read = ringHead
-        var write = target == nil ? ringHead : 0
+    /// Keeps only the current entries, in order, in place (one table probe per entry).
+    private func dropStaleEntries() {
+        var read = queueHead
+        var write = queueHead
         var kept = 0
-        for _ in 0..<ringCount {
-            let e = ring[read]
-            read += 1
-            if read == ringCapacity { read = 0 }
-            let slot = Int(truncatingIfNeeded: e >> 32)
-            guard isCurrent(e, slot, in: checked) else { continue }
-            var entry = e
-            if let remap {
-                guard let newSlot = remap(slot) else { continue }
-                entry = UInt64(truncatingIfNeeded: newSlot) << 32 | (e & 0xFFFF_FFFF)
+        for _ in 0..<queueCount {
+            if currentSlot(read) != nil {
+                queueHash[write] = queueHash[read]
+                queueTime[write] = queueTime[read]
+                write += 1
+                if write == queueCapacity { write = 0 }
+                kept += 1
             }
-            out[write] = entry
-            write += 1
-            if write == capacity { write = 0 }
-            kept += 1
+            read += 1
+            if read == queueCapacity { read = 0 }
         }
-        if let target {
-            ring.deallocate()
-            ring = target
-            ringCapacity = capacity
-            ringHead = 0
-        }
-        ringCount = kept
+        queueCount = kept
     }
 
     // MARK: - Table
 
-    static func maxUsed(_ capacity: Int) -> Int { capacity * 4 / 5 }
+    static func maxLoad(_ capacity: Int) -> Int { capacity * 4 / 5 }
 
     /// The table capacity that holds `live` keys at 60% load.
     static func capacity(forLive live: Int) -> Int { max(minimumTableCapacity, live * 5 / 3 + 1) }
 
     private static func allocateTable(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
         let t = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        t.initialize(repeating: Slot(hash: empty, time: 0), count: capacity)
+        t.initialize(repeating: Slot(hash: 0, time: 0), count: capacity)
         return t
     }
 
-    /// Moves every live key to a fresh table of `capacity` slots (no tombstones), walking the
-    /// queue so that its entries follow their keys; stale entries are dropped on the way.
+    /// Moves every key to a fresh table of `capacity` slots (queue entries hold hashes, not
+    /// slots, so the queue is untouched).
     private func rebuild(capacity: Int) {
-        let old = table
         let fresh = Self.allocateTable(capacity)
-        var live = 0
-        compactRing(into: nil, capacity: ringCapacity, table: old) { oldSlot in
-            let s = old[oldSlot]
-            let (found, slot, _) = Self.probe(s.hash, in: fresh, capacity: capacity)
-            if found { return nil } // a second entry that looked current (see isCurrent)
-            fresh[slot] = s
-            live += 1
-            return slot
+        for i in 0..<tableCapacity where table[i].hash != 0 {
+            let s = table[i]
+            fresh[Self.probe(s.hash, in: fresh, capacity: capacity).slot] = s
         }
-        old.deallocate()
+        table.deallocate()
         table = fresh
         tableCapacity = capacity
-        used = live
-        liveKeys = live
-        maxUsed = Self.maxUsed(capacity)
+        maxLoad = Self.maxLoad(capacity)
     }
 
     // MARK: - Checkpoints
 
     /// Calls `body` with each live key and the time of its last counted click, oldest first (the
     /// eviction order). Feeding the pairs in this order to ``restore(_:lastCounted:)`` of a new
-    /// window rebuilds the same state.
+    /// window rebuilds the same state. (In the 2⁻³² case described above a key can be listed
+    /// twice; ``restore(_:lastCounted:)`` takes that in its stride.)
     public func forEach(_ body: (_ key: UInt64, _ lastCounted: EpochMillis) throws -> Void) rethrows {
-        var i = ringHead
-        for _ in 0..<ringCount {
-            let e = ring[i]
-            i += 1
-            if i == ringCapacity { i = 0 }
-            let slot = Int(truncatingIfNeeded: e >> 32)
-            if isCurrent(e, slot) { try body(table[slot].hash, table[slot].time) }
+        var q = queueHead
+        for _ in 0..<queueCount {
+            if let slot = currentSlot(q) { try body(table[slot].hash, table[slot].time) }
+            q += 1
+            if q == queueCapacity { q = 0 }
         }
     }
 
@@ -388,14 +374,14 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     /// a checkpoint). A key already present keeps the later of the two times.
     public func restore(_ key: UInt64, lastCounted: EpochMillis) {
         let h = Self.stored(key)
-        let (found, slot, tomb) = find(h)
+        let (found, slot) = find(h)
         if found {
             if lastCounted > table[slot].time {
                 table[slot].time = lastCounted
-                enqueue(slot, lastCounted)
+                enqueue(h, lastCounted)
             }
             return
         }
-        insert(h, lastCounted, empty: slot, tombstone: tomb)
+        insert(h, lastCounted, at: slot)
     }
 }

@@ -37,12 +37,39 @@ public enum URLNormalizer {
 
     /// The parts of `url`, or nil when it is not an absolute URL with a host. No allocation.
     public static func parse(_ url: UnsafeRawBufferPointer) -> Parts? {
+        guard let a = authority(url) else { return nil }
+        let (path, query) = pathAndQuery(url, a)
+        return Parts(scheme: a.scheme, host: a.host, port: a.port, path: path, query: query)
+    }
+
+    /// Whether `a` and `b` are URLs with equal normal forms. A buffer that is not a URL equals
+    /// nothing. Compares host, port and scheme before it reads paths. No allocation.
+    public static func sameResource(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard let x = authority(a), let y = authority(b), x.port == y.port,
+              equalFoldingCase(a, x.host, b, y.host), equalFoldingCase(a, x.scheme, b, y.scheme)
+        else { return false }
+        let (px, qx) = pathAndQuery(a, x)
+        let (py, qy) = pathAndQuery(b, y)
+        return equalBytes(a, px, b, py) && equalBytes(a, qx, b, qy)
+    }
+
+    /// Scheme, host and port of a URL, and where its authority and its trimmed text end.
+    struct Authority {
+        var scheme: Range<Int>
+        var host: Range<Int>
+        var port: Int32
+        var end: Int
+        var textEnd: Int
+    }
+
+    /// The scheme, host and port of `url`, or nil when it is not an absolute URL with a host.
+    static func authority(_ url: UnsafeRawBufferPointer) -> Authority? {
         guard let b = url.baseAddress else { return nil }
+        @inline(__always) func at(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
         var start = 0
         var end = url.count
-        while start < end, b.load(fromByteOffset: start, as: UInt8.self) <= 0x20 { start += 1 }
-        while end > start, b.load(fromByteOffset: end - 1, as: UInt8.self) <= 0x20 { end -= 1 }
-        @inline(__always) func at(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
+        while start < end, at(start) <= 0x20 { start += 1 }
+        while end > start, at(end - 1) <= 0x20 { end -= 1 }
 
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
         guard start < end, isAlpha(at(start)) else { return nil }
@@ -90,9 +117,16 @@ public enum URLNormalizer {
             if digits > 0 { port = value }
         }
         if port == defaultPort(scheme: scheme, b) { port = -1 }
+        return Authority(scheme: scheme, host: hostStart..<hostEnd, port: port, end: authorityEnd, textEnd: end)
+    }
 
-        // path, query, fragment
-        var pathEnd = authorityEnd
+    /// The path (without one trailing `/`) and the query (without `?`) of the URL `url` whose
+    /// authority is `a`.
+    static func pathAndQuery(_ url: UnsafeRawBufferPointer, _ a: Authority) -> (path: Range<Int>, query: Range<Int>) {
+        guard let b = url.baseAddress else { return (0..<0, 0..<0) } // never: `a` came from `url`
+        @inline(__always) func at(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
+        let end = a.textEnd
+        var pathEnd = a.end
         while pathEnd < end, at(pathEnd) != 0x3F, at(pathEnd) != 0x23 { pathEnd += 1 }
         var query = pathEnd..<pathEnd
         if pathEnd < end, at(pathEnd) == 0x3F {
@@ -100,17 +134,9 @@ public enum URLNormalizer {
             while queryEnd < end, at(queryEnd) != 0x23 { queryEnd += 1 }
             query = (pathEnd + 1)..<queryEnd
         }
-        var path = authorityEnd..<pathEnd
+        var path = a.end..<pathEnd
         if !path.isEmpty, at(path.upperBound - 1) == 0x2F { path = path.lowerBound..<(path.upperBound - 1) }
-        return Parts(scheme: scheme, host: hostStart..<hostEnd, port: port, path: path, query: query)
-    }
-
-    /// Whether `a` and `b` are URLs with equal normal forms. Nil-safe: a buffer that is not a URL
-    /// equals nothing. No allocation.
-    public static func sameResource(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        guard let pa = parse(a), let pb = parse(b), pa.port == pb.port else { return false }
-        return equalFoldingCase(a, pa.scheme, b, pb.scheme) && equalFoldingCase(a, pa.host, b, pb.host)
-            && equalBytes(a, pa.path, b, pb.path) && equalBytes(a, pa.query, b, pb.query)
+        return (path, query)
     }
 
     /// The normal form of `url` as text, or nil when it is not a URL (for tests and docs: it
