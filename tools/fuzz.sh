@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds kpid's libFuzzer target (Fuzz/, a separate package so the sanitizers never touch the
+# normal build) with AddressSanitizer and runs it for SECONDS (default 60) on the checked-in seed
+# corpus (Fuzz/corpus), keeping new inputs in Fuzz/.work/corpus and crashes in Fuzz/.work/crashes.
+#
+#   tools/fuzz.sh [SECONDS] [extra libFuzzer flags...]
+#   tools/fuzz.sh 0 Fuzz/.work/crashes/crash-abc   # reproduce one input
+set -euo pipefail
+cd "$(dirname "$0")/../Fuzz"
+seconds=${1:-60}
+shift || true
+swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address \
+    -Xcxx -fsanitize=fuzzer-no-link,address --product kpid-fuzz
+bin=$(swift build -c debug --show-bin-path)/kpid-fuzz
+mkdir -p .work/corpus .work/crashes
+if [[ $# -gt 0 && -f "$1" ]]; then
+    exec "$bin" "$@"
+fi
+exec "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=.work/crashes/ "$@" .work/corpus corpus
