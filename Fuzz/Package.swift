@@ -14,7 +14,9 @@ let package = Package(
                 .product(name: "KPICore", package: "kpid"),
                 .product(name: "KPIConfig", package: "kpid"),
                 .product(name: "KPIPipeline", package: "kpid"),
-            ]
+            ],
+            // No Swift `main`: libFuzzer's driver is the entry point.
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,14 +5,15 @@
 #
 #   tools/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 #   tools/fuzz.sh 0 Fuzz/.work/crashes/crash-abc   # reproduce one input
-set -euo pipefail
+set -eo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-60}
 shift || true
-swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address \
-    -Xcxx -fsanitize=fuzzer-no-link,address --product kpid-fuzz
+# --sanitize applies to compiling (Swift, C, C++: coverage + ASan) and to linking (libFuzzer's main).
+swift build -c debug --sanitize fuzzer --sanitize address --product kpid-fuzz 2>&1 | grep -v "ld.gold: warning" >&2
 bin=$(swift build -c debug --show-bin-path)/kpid-fuzz
 mkdir -p .work/corpus .work/crashes
+export LSAN_OPTIONS="suppressions=$PWD/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 if [[ $# -gt 0 && -f "$1" ]]; then
     exec "$bin" "$@"
 fi
