@@ -6,10 +6,10 @@ sources: `plain` and `secure` (CURVE, a pyzmq client key admitted through keys/c
 (CURVE, batch) one pyzmq PUSH publisher sends N pre-built events as NDJSON messages of `batch`
 events; the rate is N divided by the time from the first send until kpid's `events_received`
 counters for that source have grown by N (SQLite, polled every 20 ms, flush_interval = 50ms).
-Every rate is also given as a ratio to the plain batch-100 run of the same invocation. Runs are
+A warm-up run on `plain` comes first and is not reported. Every rate is also given as a ratio to the plain batch-100 run of the same invocation. Runs are
 sequential; PUSH/PULL loses nothing, so kpid must count every event (the script fails otherwise).
 
-    python3 tools/bench-curve.py [--events 200000] [--debug]
+    python3 tools/bench-curve.py [--events 1000000] [--debug]
 """
 import argparse, json, os, signal, sqlite3, subprocess, sys, tempfile, time
 
@@ -68,7 +68,7 @@ def run(conn, endpoint, source, msgs, n, curve):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--debug", action="store_true", help="use .build/debug binaries (default release)")
     a = ap.parse_args()
     bin_dir = os.path.join(ROOT, ".build", "debug" if a.debug else "release")
@@ -94,6 +94,8 @@ def main():
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         results = []
         try:
+            # Warm-up (not reported): first windows, label sets, SQLite pages, parser buffers.
+            run(conn, plain_ep, "plain", bench_e2e.make_messages(a.events // 4, 100), a.events // 4, None)
             for batch in (100, 10, 1):
                 msgs = bench_e2e.make_messages(a.events, batch)
                 for curve in (False, True):
