@@ -248,6 +248,9 @@ int validate_value(ondemand::value v, int depth, int32_t *detail) {
 struct kpid_decoder {
     ondemand::parser parser;
     size_t field_count = 0;
+    // Per-event limits (kpid_decoder_set_limits).
+    size_t max_fields = SIZE_MAX;
+    size_t max_field_bytes = SIZE_MAX;
 
     // Field names, concatenated; slot i is names[name_offset[i] ..< name_offset[i] + name_length[i]].
     std::string names;
@@ -397,11 +400,13 @@ int kpid_decoder::decode_document(const uint8_t *p, size_t len, size_t allocated
 
     next_generation();
     int pending = 0; // nested/duplicate, reported only if the rest is well-formed
+    size_t fields_seen = 0;
 
     for (auto fr : obj) {
         ondemand::field field;
         e = std::move(fr).get(field);
         if (e) { *detail = e; return KPID_ERR_MALFORMED; }
+        if (++fields_seen > max_fields) { return KPID_ERR_TOO_MANY_FIELDS; }
 
         // Raw key: stage 1 proved the key string closed, so this scan stops inside the document.
         const char *key = field.key().raw();
@@ -451,6 +456,7 @@ int kpid_decoder::decode_document(const uint8_t *p, size_t len, size_t allocated
             std::string_view s;
             e = v.get_string().get(s);
             if (e) { *detail = e; return classify_string_error(v.raw_json_token().data() + 1); }
+            if (s.size() > max_field_bytes) { return KPID_ERR_FIELD_TOO_LONG; }
             out.kind = KPID_KIND_STRING;
             out.string = reinterpret_cast<const uint8_t *>(s.data());
             out.length = s.size();
@@ -544,6 +550,12 @@ kpid_decoder *kpid_decoder_new(const char *const *field_names, const size_t *nam
     } catch (...) {
         return nullptr;
     }
+}
+
+void kpid_decoder_set_limits(kpid_decoder *decoder, size_t max_fields, size_t max_field_bytes) {
+    if (!decoder) { return; }
+    decoder->max_fields = max_fields;
+    decoder->max_field_bytes = max_field_bytes;
 }
 
 void kpid_decoder_free(kpid_decoder *decoder) {
@@ -667,6 +679,8 @@ const char *kpid_result_name(int code) {
     case KPID_ERR_INVALID_UTF8: return "invalid_utf8";
     case KPID_ERR_DUPLICATE_KEY: return "duplicate_key";
     case KPID_ERR_INTERNAL: return "internal_error";
+    case KPID_ERR_TOO_MANY_FIELDS: return "too_many_fields";
+    case KPID_ERR_FIELD_TOO_LONG: return "field_too_long";
     default: return "unknown";
     }
 }

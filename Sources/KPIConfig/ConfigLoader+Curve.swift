@@ -28,6 +28,13 @@ extension ConfigCompiler {
                  hint: "add curve_clients = \"keys/clients\" holding one NAME.key per publisher")
             return .invalid
         }
+        if Z85Text.isCurveKey(secretPath), !FileManager.default.fileExists(atPath: resolve(secretPath)) {
+            // A key pasted into the config: refuse, and never echo it (messages reach logs).
+            fail("\(prefix).curve_secret_key", "holds what looks like a literal CURVE secret key (40 Z85 characters); "
+                 + "secrets are read only from files, and this one is now exposed in the config file",
+                 hint: "generate a new pair with kpictl keygen NAME --dir DIR and set curve_secret_key to the path of NAME.key_secret")
+            return .invalid
+        }
         let secretFile = resolve(secretPath)
         var ok = true
         let secretKey = keyFile(secretFile, key: "\(prefix).curve_secret_key", secret: true)

@@ -61,7 +61,8 @@ enum ConfigKeys {
                        "track_sequences"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let status = ["enabled", "listen"]
-    static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
+    static let limits = ["max_message_bytes", "max_events_per_frame", "max_fields_per_event", "max_field_bytes",
+                         "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
     static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone"]
     static let endpointSchemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://"]
@@ -195,6 +196,10 @@ struct ConfigCompiler {
             if let n = int(limits, "max_events_per_frame", prefix: "limits", min: 1).value {
                 config.limits.maxEventsPerFrame = n
             }
+            if let n = int(limits, "max_fields_per_event", prefix: "limits", min: 1).value {
+                config.limits.maxFieldsPerEvent = n
+            }
+            if let n = int(limits, "max_field_bytes", prefix: "limits", min: 1).value { config.limits.maxFieldBytes = n }
             if let n = int(limits, "reject_sample_bytes", prefix: "limits", min: 0).value {
                 config.limits.rejectSampleBytes = n
             }

@@ -5,7 +5,7 @@ import KPICore
 ///     time zone: UTC
 ///     allowed lateness: 1m, flush interval: 1s, max future: 10m
 ///     storage: kpid.db (1000 reject samples per reason)
-///     limits: messages up to 1048576 bytes, 10000 events per frame, 256-byte reject samples
+///     limits: messages up to 1048576 bytes, 10000 events per frame, 256 fields per event, 65536-byte string fields, 256-byte reject samples
 ///     sources (1):
 ///       web (sub)
 ///         bind: tcp://127.0.0.1:5555
@@ -29,6 +29,8 @@ public enum ConfigSummary {
         lines.append("storage: \(config.storage.path) (\(config.storage.rejectSamplesPerReason) reject samples per reason)")
         lines.append("limits: messages up to \(config.limits.maxMessageBytes) bytes, "
             + "\(config.limits.maxEventsPerFrame) events per frame, "
+            + "\(config.limits.maxFieldsPerEvent) fields per event, "
+            + "\(config.limits.maxFieldBytes)-byte string fields, "
             + "\(config.limits.rejectSampleBytes)-byte reject samples")
 
         lines.append("sources (\(config.sources.count)):")

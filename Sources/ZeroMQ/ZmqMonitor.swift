@@ -109,6 +109,8 @@ public final class ZmqMonitor: @unchecked Sendable {
     /// peer on a CURVE socket) and refused authentication.
     public static let handshakeFailureEvents: Int32 =
         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    /// The event mask of dropped connections (`ZMQ_EVENT_DISCONNECTED`).
+    public static let disconnectedEvent: Int32 = ZMQ_EVENT_DISCONNECTED
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH`: the peer uses another security mechanism.
     public static let mechanismMismatchCode = Int(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
 

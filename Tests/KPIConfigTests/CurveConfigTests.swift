@@ -92,6 +92,16 @@ final class CurveConfigTests: XCTestCase {
         }
     }
 
+    func testALiteralSecretKeyInTheConfigIsRefusedNamingTheKeyWithoutEchoingIt() throws {
+        let text = toml().replacingOccurrences(of: #"curve_secret_key = "keys/server.key_secret""#,
+                                               with: "curve_secret_key = \"\(serverSecret)\"")
+        let e = try XCTUnwrap(loadError(text))
+        XCTAssertEqual(e.key, "sources[0].curve_secret_key")
+        XCTAssertTrue(e.message.contains("literal CURVE secret key"), e.message)
+        XCTAssertFalse("\(e)".contains(serverSecret), "the error never shows the secret: \(e)")
+        XCTAssertTrue(e.hint?.contains("kpictl keygen") ?? false)
+    }
+
     func testMissingOrMalformedKeyFilesAreConfigErrors() throws {
         try FileManager.default.removeItem(at: dir.appendingPathComponent("keys/server.key"))
         XCTAssertEqual(loadError(toml())?.key, "sources[0].curve_public_key")

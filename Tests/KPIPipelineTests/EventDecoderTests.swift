@@ -405,6 +405,7 @@ final class EventDecoderTests: XCTestCase {
 
     func testDecodeErrorRawValuesAreTheRejectReasonNames() {
         XCTAssertEqual(DecodeError.allCases.map(\.rawValue),
-                       ["malformed_json", "not_object", "nested_value", "bad_number", "invalid_utf8", "duplicate_key"])
+                       ["malformed_json", "not_object", "nested_value", "bad_number", "invalid_utf8", "duplicate_key",
+                        "too_many_fields", "field_too_long"])
     }
 }

@@ -46,6 +46,8 @@ typedef struct kpid_decoder kpid_decoder;
 #define KPID_ERR_INVALID_UTF8 (-5)/* invalid UTF-8 bytes, or an unpaired surrogate escape in an extracted string/key */
 #define KPID_ERR_DUPLICATE_KEY (-6) /* an extracted key occurs twice in one object */
 #define KPID_ERR_INTERNAL (-7)    /* out of memory, document too large (>4 GiB), or an unexpected exception */
+#define KPID_ERR_TOO_MANY_FIELDS (-8) /* the object has more fields than the decoder's max_fields */
+#define KPID_ERR_FIELD_TOO_LONG (-9)  /* an extracted string is longer (unescaped) than max_field_bytes */
 
 /* One extracted field. `string`/`length` are set only for KPID_KIND_STRING; `number` is the value
  * for KPID_KIND_NUMBER and 1/0 for KPID_KIND_BOOL. An absent field is all zeros. */
@@ -70,6 +72,13 @@ typedef struct kpid_doc_info {
  * be NUL-terminated and are copied. If a name is listed twice, both slots receive the value.
  * Returns NULL when out of memory. */
 kpid_decoder *kpid_decoder_new(const char *const *field_names, const size_t *name_lengths, size_t field_count);
+
+/* Sets the per-event limits (both default to SIZE_MAX, i.e. unlimited): an object with more than
+ * `max_fields` fields (extracted or not, counted as they are walked; the walk stops at the first
+ * field over the limit) is KPID_ERR_TOO_MANY_FIELDS; an extracted string longer than
+ * `max_field_bytes` after unescaping is KPID_ERR_FIELD_TOO_LONG. Skipped strings are not measured
+ * (they are never copied). Costs one compare per field / per extracted string. */
+void kpid_decoder_set_limits(kpid_decoder *decoder, size_t max_fields, size_t max_field_bytes);
 
 /* Frees the decoder (NULL is fine). */
 void kpid_decoder_free(kpid_decoder *decoder);

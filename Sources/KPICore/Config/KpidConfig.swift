@@ -66,6 +66,11 @@ public struct LimitsConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 1 << 20
     /// Most events decoded from one NDJSON frame (default 10,000); the rest are rejected as `too_many_events`.
     public var maxEventsPerFrame: Int = 10_000
+    /// Most fields in one event, read or not (default 256); more is rejected as `too_many_fields`.
+    public var maxFieldsPerEvent: Int = 256
+    /// Longest string value of a field kpid reads, in bytes after unescaping (default 64 KiB);
+    /// longer is rejected as `field_too_long`. Fields no metric or filter reads are not measured.
+    public var maxFieldBytes: Int = 64 << 10
     /// Bytes of the offending input kept in a reject sample (default 256).
     public var rejectSampleBytes: Int = 256
     public init() {}

@@ -27,6 +27,10 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case tooManyFrames = "too_many_frames"
     /// A frame with more events than `limits.max_events_per_frame`.
     case tooManyEvents = "too_many_events"
+    /// An event with more fields than `limits.max_fields_per_event`.
+    case tooManyFields = "too_many_fields"
+    /// An extracted string field longer than `limits.max_field_bytes`.
+    case fieldTooLong = "field_too_long"
     /// An empty frame.
     case emptyFrame = "empty_frame"
     /// A metric needs a field of another JSON type (counted per metric).

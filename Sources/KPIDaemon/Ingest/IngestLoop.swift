@@ -30,8 +30,8 @@ public final class IngestLoop: @unchecked Sendable {
     let heartbeatMillis: Int64
     let health: DaemonHealth?
     private var lastStatus = (at: Int64(0), events: Int64(0))
-    /// Refused CURVE handshakes, read from the CURVE sources' monitors.
-    private var refusals = CurveRefusals()
+    /// Refused CURVE handshakes and dropped connections, read from the sources' monitors.
+    private var refusals = ConnectionEvents()
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
     private let authenticated: [Bool]
 
@@ -46,7 +46,7 @@ public final class IngestLoop: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         self.flushInterval = max(10, pipeline.config.flushIntervalMillis)
-        self.authenticated = sockets.monitors.map { $0 != nil }
+        self.authenticated = sockets.curve
     }
 
     /// Asks the loop to stop; safe from any thread.

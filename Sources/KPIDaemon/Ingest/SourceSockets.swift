@@ -16,13 +16,16 @@ public struct SourceError: Error, CustomStringConvertible {
 /// `limits.max_message_bytes` (libzmq disconnects a peer that sends more), `ZMQ_LINGER` 0 so that
 /// shutdown never blocks, and the SUB prefixes. A source with `curve_*` keys is a CURVE server
 /// (its secret key, ZAP domain = the source name, see ``ZapHandler``) and gets a socket monitor
-/// that reports refused handshakes (``CurveRefusals``).
+/// that reports refused handshakes; every source has a monitor that reports dropped connections
+/// (``ConnectionEvents``).
 final class SourceSockets {
     let context: ZmqContext
     let sockets: [ZmqSocket]
     let names: [String]
-    /// Per source: the monitor of a CURVE source's handshake failures, nil for plain sources.
+    /// Per source: the monitor of disconnects (and, for CURVE sources, handshake failures).
     let monitors: [ZmqMonitor?]
+    /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
+    let curve: [Bool]
 
     init(config: KpidConfig, context: ZmqContext) throws {
         self.context = context
@@ -45,9 +48,9 @@ final class SourceSockets {
                     } catch let e as ZmqError {
                         throw SourceError(source: source.name, endpoint: "CURVE \(curve.secretKeyFile)", underlying: e)
                     }
-                    monitors.append(try ZmqMonitor(socket, events: CurveRefusals.events))
+                    monitors.append(try ZmqMonitor(socket, events: ConnectionEvents.curveEvents))
                 } else {
-                    monitors.append(nil)
+                    monitors.append(try ZmqMonitor(socket, events: ConnectionEvents.plainEvents))
                 }
                 for endpoint in source.bind {
                     do { try socket.bind(endpoint) } catch let e as ZmqError {
@@ -66,6 +69,7 @@ final class SourceSockets {
             throw error
         }
         self.monitors = monitors
+        self.curve = config.sources.map { $0.curve != nil }
         self.sockets = sockets
         self.names = config.sources.map(\.name)
     }

@@ -18,6 +18,10 @@ public enum DecodeError: String, Sendable, CaseIterable {
     case invalidUTF8 = "invalid_utf8"
     /// An extracted key occurs more than once in the same object.
     case duplicateKey = "duplicate_key"
+    /// The object has more fields than ``EventDecoder/Limits/maxFields`` (extracted or not).
+    case tooManyFields = "too_many_fields"
+    /// An extracted string is longer than ``EventDecoder/Limits/maxFieldBytes`` once unescaped.
+    case fieldTooLong = "field_too_long"
 }
 
 /// The outcome of one ``EventDecoder/next()`` call.
@@ -79,9 +83,27 @@ public final class EventDecoder {
     private let info: UnsafeMutablePointer<kpid_doc_info>
     private var payloadBase: UnsafePointer<UInt8>?
 
+    /// Per-event bounds checked while decoding, each costing one integer compare (per field, per
+    /// extracted string). The defaults are unlimited; the daemon passes `[limits]`.
+    public struct Limits: Sendable, Equatable {
+        /// Most fields one object may have, extracted or not (``DecodeError/tooManyFields``).
+        public var maxFields: Int
+        /// Longest extracted string value in bytes after unescaping (``DecodeError/fieldTooLong``).
+        /// Values of fields the decoder does not extract are never copied and not measured.
+        public var maxFieldBytes: Int
+        public init(maxFields: Int = .max, maxFieldBytes: Int = .max) {
+            self.maxFields = maxFields
+            self.maxFieldBytes = maxFieldBytes
+        }
+    }
+
+    /// The limits this decoder enforces.
+    public let limits: Limits
+
     /// Creates a decoder extracting `fields` (slot `i` = `fields[i]`, matched against the unescaped
-    /// key bytes). A name listed twice fills both slots. Allocates once, here.
-    public init(fields: [String]) {
+    /// key bytes) within `limits`. A name listed twice fills both slots. Allocates once, here.
+    public init(fields: [String], limits: Limits = Limits()) {
+        self.limits = limits
         self.fields = fields
         count = fields.count
         var blob: [UInt8] = []
@@ -104,6 +126,7 @@ public final class EventDecoder {
         }
         guard let created else { fatalError("EventDecoder: out of memory creating the decoder") }
         handle = created
+        kpid_decoder_set_limits(created, max(0, limits.maxFields), max(0, limits.maxFieldBytes))
         cSlots = .allocate(capacity: max(count, 1))
         cSlots.initialize(repeating: kpid_slot(), count: max(count, 1))
         fieldSlots = .allocate(capacity: max(count, 1))
@@ -158,6 +181,8 @@ public final class EventDecoder {
         case KPID_ERR_BAD_NUMBER: return .error(.badNumber)
         case KPID_ERR_INVALID_UTF8: return .error(.invalidUTF8)
         case KPID_ERR_DUPLICATE_KEY: return .error(.duplicateKey)
+        case KPID_ERR_TOO_MANY_FIELDS: return .error(.tooManyFields)
+        case KPID_ERR_FIELD_TOO_LONG: return .error(.fieldTooLong)
         default: return .error(.malformedJSON) // KPID_ERR_MALFORMED, KPID_ERR_INTERNAL
         }
     }

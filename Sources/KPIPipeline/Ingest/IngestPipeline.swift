@@ -48,7 +48,8 @@ public final class IngestPipeline: @unchecked Sendable {
         self.clock = clock
         self.engine = WindowEngine(config: config)
         self.sources = sources ?? config.sources.map(\.name)
-        self.decoder = EventDecoder(fields: engine.catalog.names)
+        self.decoder = EventDecoder(fields: engine.catalog.names, limits: EventDecoder.Limits(
+            maxFields: config.limits.maxFieldsPerEvent, maxFieldBytes: config.limits.maxFieldBytes))
         self.eventTypes = engine.eventTypes
         self.otherType = eventTypes.count
         self.metricNames = engine.metricNames
