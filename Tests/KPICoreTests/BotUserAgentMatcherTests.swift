@@ -180,6 +180,26 @@ final class BotVerdictCacheTests: XCTestCase {
         XCTAssertGreaterThan(cache.misses, 1900, "16 slots cannot hold 1000 agents")
     }
 
+    func testCacheKeysOfNearlyEqualAgentsDiffer() {
+        // Agents that differ in one byte, at every position and length up to 300 bytes.
+        var keys = Set<UInt64>()
+        var count = 0
+        let base = Array(String(repeating: firefox, count: 5).utf8)
+        for length in stride(from: 1, through: 300, by: 7) {
+            for position in 0..<length {
+                for delta: UInt8 in [1, 0x20] {
+                    var b = Array(base.prefix(length))
+                    b[position] ^= delta
+                    b.withUnsafeBytes { _ = keys.insert(BotVerdictCache.key($0)) }
+                    count += 1
+                }
+            }
+            base.prefix(length).withUnsafeBytes { _ = keys.insert(BotVerdictCache.key($0)) }
+            count += 1
+        }
+        XCTAssertEqual(keys.count, count)
+    }
+
     func testAgentsEqualInTheirFirstBytesShareAVerdict() throws {
         let m = try BotUserAgentMatcher(patterns: [supp("bot")], allow: [], maxUserAgentBytes: 16)
         let cache = BotVerdictCache(matcher: m)
