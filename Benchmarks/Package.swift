@@ -33,5 +33,15 @@ let package = Package(
             path: "Benchmarks/Dedupe",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Qualify",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KPIConfig", package: "kpid"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/Qualify",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

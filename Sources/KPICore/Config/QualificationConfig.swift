@@ -51,7 +51,7 @@ public struct QualificationPipelineConfig: Sendable, Equatable {
     public var botCacheEntries = 65_536
     /// Bot patterns (crawler list and supplement) and allow-list entries, loaded from
     /// `bot_patterns` by the config loader.
-    public var botPatterns = BotPatternSet()
+    public var botPatterns = BotPatternSet(patterns: [])
     /// Fields of each qualified event kept in the `qualified_events` table; empty keeps no log.
     public var logFields: [String] = []
     /// How long logged qualified events are kept (default 30 days).
@@ -64,19 +64,4 @@ public struct QualificationPipelineConfig: Sendable, Equatable {
 
     /// True when the filter runs in this pipeline.
     public func runs(_ f: QualificationFilter) -> Bool { filters.contains(f) }
-}
-
-/// Bot patterns as loaded from disk: regular expressions with where each came from.
-public struct BotPatternSet: Sendable, Equatable {
-    /// Patterns whose match marks a user agent as a bot.
-    public var patterns: [BotPattern] = []
-    /// Patterns whose match clears a user agent that a bot pattern flagged (known false positives).
-    public var allow: [BotPattern] = []
-    /// Where the patterns were read from, for logs.
-    public var directory: String = ""
-    public init(patterns: [BotPattern] = [], allow: [BotPattern] = [], directory: String = "") {
-        self.patterns = patterns
-        self.allow = allow
-        self.directory = directory
-    }
 }

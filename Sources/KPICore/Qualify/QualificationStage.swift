@@ -56,8 +56,7 @@ public final class QualificationStage: @unchecked Sendable {
         runsSelfReferrer = config.runs(.selfReferrer)
         runsDuplicate = config.runs(.duplicate)
         if runsBot {
-            let matcher = try BotUserAgentMatcher(patterns: config.botPatterns.patterns, allow: config.botPatterns.allow,
-                                                  maxUserAgentBytes: config.maxUserAgentBytes)
+            let matcher = try BotUserAgentMatcher(config.botPatterns, maxUserAgentBytes: config.maxUserAgentBytes)
             bots = BotVerdictCache(matcher: matcher, capacity: config.botCacheEntries)
         }
         dedupe = DuplicateClickWindow(window: config.dedupeWindowMillis, maxLiveKeys: config.maxDedupeKeys)
