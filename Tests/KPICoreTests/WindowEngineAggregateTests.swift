@@ -267,4 +267,10 @@ final class WindowEngineAggregateTests: XCTestCase {
         for (i, n) in names.enumerated() { XCTAssertEqual(e.catalog.existingSlot(for: n), i) }
         XCTAssertNil(e.catalog.existingSlot(for: "nope"))
     }
+
+    func testSequenceTrackingAddsSrcAndSeqToTheCatalogOnlyWhenOn() {
+        let m = MetricDefinition(name: "a", events: ["http"], aggregate: .count, windows: [.minute])
+        XCTAssertEqual(makeEngine([m], trackSequences: true).catalog.names, ["type", "ts", "src", "seq"])
+        XCTAssertEqual(makeEngine([m], trackSequences: false).catalog.names, ["type", "ts"])
+    }
 }

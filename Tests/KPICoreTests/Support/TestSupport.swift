@@ -147,8 +147,10 @@ final class EventFields {
 
 // MARK: - Engine
 
-func makeEngine(_ metrics: [MetricDefinition], lateness: Int64 = 60_000, timeZone: String = "UTC") -> WindowEngine {
+func makeEngine(_ metrics: [MetricDefinition], lateness: Int64 = 60_000, timeZone: String = "UTC",
+                trackSequences: Bool = false) -> WindowEngine {
     var config = KpidConfig()
+    config.trackSequences = trackSequences
     config.timeZone = timeZone
     config.allowedLatenessMillis = lateness
     config.metrics = metrics
