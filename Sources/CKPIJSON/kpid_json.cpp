@@ -1,6 +1,8 @@
 // kpid_json.cpp - simdjson on-demand bridge for kpid's event decoder. See include/kpid_json.h.
 //
 // Design notes
+// - Fast path first: a line that is a plain flat object (see flat_line.h) is decoded by one scan,
+//   without simdjson; any other line, and every error, goes through simdjson as below.
 // - One simdjson document per NDJSON line: a JSON string cannot contain a raw newline, so splitting
 //   on '\n' never cuts a valid document, and a bad line cannot poison the next one.
 // - Only the configured keys are unescaped/parsed. Keys are matched on their raw bytes (length
@@ -21,6 +23,7 @@
 #endif
 
 #include "kpid_json.h"
+#include "flat_line.h"
 
 #include <simdjson.h>
 
@@ -277,6 +280,10 @@ struct kpid_decoder {
     size_t length = 0;
     size_t cursor = 0;
     bool before_first_document = true;
+    // Whether lines are tried on the flat fast path first (off only to test it against simdjson),
+    // and how many lines it decoded (for tests).
+    bool fast_path = true;
+    size_t flat_lines = 0;
 
     // Slot of `key`, or -1. With `padded`, the 16 bytes at `key` may be read even when len < 16
     // (true for raw keys inside the padded payload buffer).
@@ -312,6 +319,25 @@ struct kpid_decoder {
     }
 
     int decode_document(const uint8_t *p, size_t len, size_t allocated, kpid_slot *slots, int32_t *detail);
+
+    // The flat fast path (flat_line.h) for one trimmed line inside the payload buffer: true when
+    // it decoded the line into `slots` (aliases included), false when simdjson must decide.
+    bool decode_flat(const uint8_t *p, size_t len, kpid_slot *slots) noexcept {
+        if (field_count > 0) { std::memset(slots, 0, field_count * sizeof(kpid_slot)); }
+        next_generation();
+        const bool decoded = kpid_flat::decode_flat_line(
+            p, len, slots,
+            [this](const char *key, size_t n) { return lookup(key, n, true); },
+            [this](int slot) {
+                uint32_t &mark = seen[static_cast<size_t>(slot)];
+                if (mark == generation) { return false; }
+                mark = generation;
+                return true;
+            });
+        if (!decoded) { return false; }
+        for (const auto &alias : aliases) { slots[alias.first] = slots[alias.second]; }
+        return true;
+    }
     int classify_non_object(ondemand::document &doc, ondemand::json_type t, int32_t *detail);
 };
 
@@ -620,7 +646,14 @@ int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info
             info->offset = start;
             info->length = end - start;
             int32_t detail = 0;
-            int rc = d->decode_document(base + start, end - start, d->buffer_capacity - start, slots_out, &detail);
+            int rc;
+            if (d->fast_path && end - start <= d->parser.max_capacity() &&
+                d->decode_flat(base + start, end - start, slots_out)) {
+                rc = KPID_EVENT;
+                ++d->flat_lines;
+            } else {
+                rc = d->decode_document(base + start, end - start, d->buffer_capacity - start, slots_out, &detail);
+            }
             info->detail = detail;
 
             bool first = d->before_first_document;
@@ -654,6 +687,14 @@ int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info
         info->detail = 0;
         return KPID_ERR_INTERNAL;
     }
+}
+
+void kpid_decoder_set_fast_path(kpid_decoder *d, int enabled) {
+    if (d) { d->fast_path = enabled != 0; }
+}
+
+size_t kpid_decoder_flat_line_count(const kpid_decoder *d) {
+    return d ? d->flat_lines : 0;
 }
 
 const char *kpid_result_name(int code) {

@@ -10,8 +10,9 @@ import Foundation
 /// - Memory: one ``AggregateCell`` per open (metric, period, window, label set), plus the
 ///   label sets seen per metric. Final windows are emitted once and freed.
 /// - Cost per event: one type lookup, then per metric of that type a filter evaluation, a
-///   label-set hash, and per period a window lookup (usually two comparisons) and a hash-map
-///   probe. No allocation except for a new label set, window or distinct element.
+///   label-set hash and ``HashIndex`` probe, and per period a window lookup (usually two
+///   comparisons) and a ``HashIndex`` probe for the cell. No allocation except for a new label
+///   set, window or distinct element; no reference counting (see ``MetricPlan``).
 ///
 /// The engine does no I/O and never reads a clock: callers pass event times. One engine belongs
 /// to one thread.
@@ -19,19 +20,34 @@ public final class WindowEngine: @unchecked Sendable {
     /// The fields the decoder must extract for this engine.
     public let catalog: FieldCatalog
     public let allowedLateness: EpochMillis
-    private var metrics: [CompiledMetric]
+    /// Immutable after init (their label tables are classes), so the hot path reads them
+    /// without copying or reference counting.
+    private let metrics: [CompiledMetric]
     private var typeIndex: [String: Int] = [:]
     private var typeBytes: [[UInt8]] = []
     /// Metric indices per event type.
     private var metricsByType: [[Int]] = []
 
-    private struct CellKey: Hashable {
+    // The hot path's view of `metrics` and `metricsByType`, derived once by init as plain values
+    // (see ``MetricPlan``), so that `ingest` does no reference counting and no uniqueness checks.
+    /// Per metric index.
+    private let plans: ContiguousArray<MetricPlan>
+    /// The periods of metric `mi` are `lanePeriods[plans[mi].firstLane ..< plans[mi].endLane]`.
+    private let lanePeriods: ContiguousArray<CalendarPeriod>
+    /// `metricsByType`, packed.
+    private let typeMetrics: PackedLists<Int>
+    /// `typeBytes`, packed for the byte-level `typeID`.
+    private let typeNames: TypeNames
+
+    private struct CellKey: Equatable {
         var start: Int64
         var metric: Int32
         var group: Int32
         var period: Int32
-        func hash(into h: inout Hasher) {
-            h.combine(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15
+        /// The key's hash in ``cellIndex``.
+        @inline(__always)
+        var hash: UInt64 {
+            ValueHash.mix(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15
                 ^ (UInt64(UInt32(bitPattern: metric)) << 40 | UInt64(UInt32(bitPattern: period)) << 32 | UInt64(UInt32(bitPattern: group))))
         }
     }
@@ -45,7 +61,8 @@ public final class WindowEngine: @unchecked Sendable {
         var cells: [Int32]
     }
 
-    private var cellIndex: [CellKey: Int32] = [:]
+    /// Open cells by key hash (verified against `cellKeys`).
+    private let cellIndex = HashIndex(capacity: 1024)
     private var cells: ContiguousArray<AggregateCell> = []
     private var cellKeys: ContiguousArray<CellKey> = []
     private var cellEnds: ContiguousArray<Int64> = []
@@ -70,11 +87,9 @@ public final class WindowEngine: @unchecked Sendable {
         for (i, def) in config.metrics.enumerated() {
             compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
         }
-        self.catalog = catalog
-        self.metrics = compiled
-        self.allowedLateness = config.allowedLatenessMillis
-        lateEvents = Array(repeating: 0, count: compiled.count)
-        metricRejects = Array(repeating: [:], count: compiled.count)
+        var typeIndex: [String: Int] = [:]
+        var typeBytes: [[UInt8]] = []
+        var metricsByType: [[Int]] = []
         for m in compiled {
             for t in m.definition.events {
                 let id: Int
@@ -87,6 +102,30 @@ public final class WindowEngine: @unchecked Sendable {
                 metricsByType[id].append(m.index)
             }
         }
+        self.catalog = catalog
+        self.metrics = compiled
+        self.allowedLateness = config.allowedLatenessMillis
+        self.typeIndex = typeIndex
+        self.typeBytes = typeBytes
+        self.metricsByType = metricsByType
+        lateEvents = Array(repeating: 0, count: compiled.count)
+        metricRejects = Array(repeating: [:], count: compiled.count)
+
+        var plans = ContiguousArray<MetricPlan>()
+        var lanes = ContiguousArray<CalendarPeriod>()
+        for m in compiled {
+            let first = lanes.count
+            lanes.append(contentsOf: m.periods)
+            plans.append(MetricPlan(m, lanes: first..<lanes.count))
+        }
+        self.plans = plans
+        self.lanePeriods = lanes
+        self.typeMetrics = PackedLists(metricsByType)
+        self.typeNames = TypeNames(typeBytes)
+    }
+
+    deinit {
+        for i in cells.indices { cells[i].release() }
     }
 
     /// Metric names by index.
@@ -107,11 +146,7 @@ public final class WindowEngine: @unchecked Sendable {
     /// No allocation: compares bytes against the few configured types.
     @inline(__always)
     public func typeID(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        for (i, t) in typeBytes.enumerated() where t.count == bytes.count {
-            let same = t.withUnsafeBytes { b in b.count == 0 || memcmpBytes(b.baseAddress!, bytes.baseAddress!, b.count) == 0 }
-            if same { return i }
-        }
-        return nil
+        typeNames.index(of: bytes)
     }
 
     /// The id of an event type given as a string.
@@ -137,9 +172,11 @@ public final class WindowEngine: @unchecked Sendable {
         var out = IngestOutcome()
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
-        for mi in metricsByType[typeID] {
-            if let f = metrics[mi].filter {
-                switch f.evaluate(slots) {
+        for k in typeMetrics.range(typeID) {
+            let mi = typeMetrics.elements[k]
+            let plan = plans[mi]
+            if let f = plan.filter {
+                switch f._withUnsafeGuaranteedRef({ $0.filter.evaluate(slots) }) {
                 case .match: break
                 case .noMatch: continue
                 case .wrongType:
@@ -149,10 +186,10 @@ public final class WindowEngine: @unchecked Sendable {
             }
             var number = 0.0
             var distinctHash: UInt64 = 0
-            let vs = metrics[mi].valueSlot
+            let vs = plan.valueSlot
             if vs >= 0 {
                 let v = slots[vs]
-                if metrics[mi].needsNumber {
+                if plan.needsNumber {
                     switch v.kind {
                     case .number: number = v.number
                     case .absent, .null: reject(mi, .missingField, &out); continue
@@ -164,11 +201,11 @@ public final class WindowEngine: @unchecked Sendable {
                     distinctHash = ValueHash.hash(v)
                 }
             }
-            let group = metrics[mi].groups.group(for: slots)
-            let windowing = metrics[mi].windowing
+            let group = plan.groups._withUnsafeGuaranteedRef { $0.group(for: slots) }
             var wasLate = false
-            for period in metrics[mi].periods {
-                let w = windowing.window(containing: ts, period: period)
+            for lane in plan.firstLane..<plan.endLane {
+                let period = lanePeriods[lane]
+                let w = plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: period) }
                 if w.end <= wm {
                     out.late += 1
                     if out.firstLateMetric < 0 { out.firstLateMetric = mi }
@@ -178,24 +215,24 @@ public final class WindowEngine: @unchecked Sendable {
                     continue
                 }
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))
-                let ci: Int
-                if let existing = cellIndex[key] {
-                    ci = Int(existing)
-                } else {
-                    ci = Int(newCell(key, end: w.end, distinct: metrics[mi].isDistinct))
-                }
-                if metrics[mi].isDistinct {
-                    cells[ci].samples &+= 1
-                    cells[ci].distinct!.insert(distinctHash)
-                } else if vs >= 0 {
-                    cells[ci].add(number: number)
-                } else {
-                    cells[ci].samples &+= 1
-                }
-                if !cells[ci].dirty {
+                let h = key.hash
+                var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
+                if found < 0 { found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct) }
+                let ci = Int(found)
+                let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
+                    if plan.isDistinct {
+                        cells[ci].samples &+= 1
+                        cells[ci].distinct!.insert(distinctHash)
+                    } else if vs >= 0 {
+                        cells[ci].add(number: number)
+                    } else {
+                        cells[ci].samples &+= 1
+                    }
+                    if cells[ci].dirty { return false }
                     cells[ci].dirty = true
-                    dirty.append(Int32(ci))
+                    return true
                 }
+                if newlyDirty { dirty.append(Int32(ci)) }
                 out.updates += 1
             }
         }
@@ -212,7 +249,7 @@ public final class WindowEngine: @unchecked Sendable {
         }
     }
 
-    private func newCell(_ key: CellKey, end: Int64, distinct: Bool) -> Int32 {
+    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, distinct: Bool) -> Int32 {
         let ci: Int32
         if let free = freeCells.popLast() {
             ci = free
@@ -225,7 +262,7 @@ public final class WindowEngine: @unchecked Sendable {
             cellKeys.append(key)
             cellEnds.append(end)
         }
-        cellIndex[key] = ci
+        cellIndex.insert(hash, ci)
         let wk = WindowKey(start: key.start, metric: key.metric, period: key.period)
         openWindows[wk, default: OpenWindow(end: end, cells: [])].cells.append(ci)
         return ci
@@ -244,7 +281,8 @@ public final class WindowEngine: @unchecked Sendable {
             let w = openWindows.removeValue(forKey: wk)!
             for ci in w.cells {
                 batch.rows.append(row(Int(ci), final: true))
-                cellIndex.removeValue(forKey: cellKeys[Int(ci)])
+                cellIndex.remove(cellKeys[Int(ci)].hash, ci)
+                cells[Int(ci)].release()
                 cells[Int(ci)] = AggregateCell(distinct: false)
                 freeCells.append(ci)
             }
