@@ -24,11 +24,15 @@
 // or division of two exact doubles is correctly rounded, and so is simdjson's parse, so both give
 // the same double). Other numbers decline.
 //
-// Memory safety: the line must lie in a buffer with at least 64 readable bytes after the end of
-// the payload, and the byte after the line must be '\n' or lie in that padding (true for the
-// decoder's payload buffer, padded with SIMDJSON_PADDING zero bytes). Scans stop at the first
-// '\n' or zero byte, so they never run past the padding; the vector scan reads at most 15 bytes
-// beyond the byte where it stops.
+// Where the line ends: decode_flat_object parses from the '{' and returns the byte after the
+// matching '}'; the caller checks that only spaces, tabs and CRs follow up to the '\n' or the end
+// of the payload. No scan crosses a '\n' (strings stop at control characters, spaces skipped are
+// only ' ', '\t', '\r'), so the object lies within one line, the same line the simdjson path
+// would cut at the first '\n'.
+//
+// Memory safety: the payload must be followed by at least 64 readable zero bytes (the decoder's
+// buffer has SIMDJSON_PADDING of them). Every scan stops at a zero byte or earlier; the vector scan
+// reads at most 15 bytes beyond the byte where it stops, a literal compare at most 4.
 #ifndef KPID_FLAT_LINE_H
 #define KPID_FLAT_LINE_H
 
@@ -76,6 +80,23 @@ inline const uint8_t *skip_space(const uint8_t *s) noexcept {
 
 inline bool is_digit(uint8_t c) noexcept { return c >= '0' && c <= '9'; }
 
+// True when the 8 bytes at `s` are all ASCII digits.
+inline bool eight_digits(const uint8_t *s, uint64_t *word) noexcept {
+    uint64_t w;
+    std::memcpy(&w, s, 8);
+    *word = w;
+    return ((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+           0x3333333333333333ULL;
+}
+
+// The value of 8 ASCII digits loaded little-endian (first digit in the lowest byte).
+inline uint64_t eight_digit_value(uint64_t w) noexcept {
+    w -= 0x3030303030303030ULL;
+    w = (w * 10) + (w >> 8); // pairs of digits
+    return (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+            (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
 // Parses a JSON number at `s`. Returns the byte after it, or nullptr to decline.
 inline const uint8_t *parse_number(const uint8_t *s, double *out) noexcept {
     static const double kPow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
@@ -88,6 +109,14 @@ inline const uint8_t *parse_number(const uint8_t *s, double *out) noexcept {
     if (*s == '0') {
         ++s; // a leading zero stands alone ("01" is not JSON)
     } else if (*s >= '1' && *s <= '9') {
+        uint64_t w;
+        // Long integers such as epoch milliseconds: 8 digits at once (s[7] first: short numbers
+        // then cost one comparison).
+        if (is_digit(s[7]) && eight_digits(s, &w)) {
+            mantissa = eight_digit_value(w);
+            digits = 8;
+            s += 8;
+        }
         while (is_digit(*s)) {
             if (++digits > 19) { return nullptr; }
             mantissa = mantissa * 10 + static_cast<uint64_t>(*s - '0');
@@ -128,31 +157,30 @@ inline const uint8_t *parse_number(const uint8_t *s, double *out) noexcept {
     return s;
 }
 
-// Decodes the line p[0 ..< len] (trimmed, non-empty) into `slots` (already zeroed), or declines.
+// Decodes the object starting at p[0] == '{' into `slots` (already zeroed), or declines.
 // `lookup(key, length)` gives the slot of a key (its 16 bytes may be read) or -1; `claim(slot)`
-// marks a slot filled in this line and returns false when it already was (a duplicate).
-// Returns true when decoded.
+// marks a slot filled in this object and returns false when it already was (a duplicate).
+// Returns the byte after the closing '}', or nullptr to decline.
 template <class Lookup, class Claim>
-inline bool decode_flat_line(const uint8_t *p, size_t len, kpid_slot *slots, Lookup &&lookup, Claim &&claim) noexcept {
-    const uint8_t *const end = p + len;
+inline const uint8_t *decode_flat_object(const uint8_t *p, kpid_slot *slots, Lookup &&lookup, Claim &&claim) noexcept {
     const uint8_t *s = p;
-    if (*s != '{') { return false; }
+    if (*s != '{') { return nullptr; }
     s = skip_space(s + 1);
     if (*s != '}') {
         for (;;) {
             // Key.
-            if (*s != '"') { return false; }
+            if (*s != '"') { return nullptr; }
             const uint8_t *key = s + 1;
             const uint8_t *q = scan_string(key);
-            if (*q != '"') { return false; }
+            if (*q != '"') { return nullptr; }
             const int slot = lookup(reinterpret_cast<const char *>(key), static_cast<size_t>(q - key));
             s = q + 1;
             if (*s != ':') {
                 s = skip_space(s);
-                if (*s != ':') { return false; }
+                if (*s != ':') { return nullptr; }
             }
             s = skip_space(s + 1);
-            if (slot >= 0 && !claim(slot)) { return false; }
+            if (slot >= 0 && !claim(slot)) { return nullptr; }
             // Value.
             const uint8_t c = *s;
             if (c == '"') {
@@ -161,20 +189,20 @@ inline bool decode_flat_line(const uint8_t *p, size_t len, kpid_slot *slots, Loo
                 while (*q == '\\' && slot < 0) {
                     // Skipped strings may hold escapes; only their extent matters.
                     const uint8_t e = q[1];
-                    if (e < 0x20 || e >= 0x80) { return false; }
+                    if (e < 0x20 || e >= 0x80) { return nullptr; }
                     q = scan_string(q + 2);
                 }
-                if (*q != '"') { return false; }
+                if (*q != '"') { return nullptr; }
                 if (slot >= 0) {
                     slots[slot].kind = KPID_KIND_STRING;
                     slots[slot].string = v;
-                    slots[slot].length = static_cast<size_t>(q - v);
+                    slots[slot].string_end = q;
                 }
                 s = q + 1;
             } else if (c == '-' || is_digit(c)) {
                 double x;
                 s = parse_number(s, &x);
-                if (!s) { return false; }
+                if (!s) { return nullptr; }
                 if (slot >= 0) {
                     slots[slot].kind = KPID_KIND_NUMBER;
                     slots[slot].number = x;
@@ -195,7 +223,7 @@ inline bool decode_flat_line(const uint8_t *p, size_t len, kpid_slot *slots, Loo
                 if (slot >= 0) { slots[slot].kind = KPID_KIND_NULL; }
                 s += 4;
             } else {
-                return false;
+                return nullptr;
             }
             // After a value: ',' and the next member, or the closing brace.
             s = skip_space(s);
@@ -203,12 +231,11 @@ inline bool decode_flat_line(const uint8_t *p, size_t len, kpid_slot *slots, Loo
                 s = skip_space(s + 1);
                 continue;
             }
-            if (*s != '}') { return false; }
+            if (*s != '}') { return nullptr; }
             break;
         }
     }
-    // The closing brace must be the last byte of the (trimmed) line.
-    return s + 1 == end;
+    return s + 1;
 }
 
 } // namespace kpid_flat

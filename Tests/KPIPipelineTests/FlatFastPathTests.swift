@@ -13,8 +13,20 @@ final class FlatFastPathTests: XCTestCase {
         case error(DecodeError, offset: Int, length: Int)
     }
 
-    private func exact(_ decoder: EventDecoder, _ payload: [UInt8]) -> [Exact] {
+    private func exact(_ decoder: EventDecoder, _ payload: [UInt8], borrowing: Bool = false) -> [Exact] {
+        if borrowing {
+            // An exact-size copy that stays alive while the decoder reads it in place.
+            let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: payload.count, alignment: 1)
+            defer { bytes.deallocate() }
+            bytes.copyBytes(from: payload)
+            decoder.load(borrowing: UnsafeRawBufferPointer(bytes))
+            return drain(decoder)
+        }
         payload.withUnsafeBytes { decoder.load($0) }
+        return drain(decoder)
+    }
+
+    private func drain(_ decoder: EventDecoder) -> [Exact] {
         var out: [Exact] = []
         while true {
             switch decoder.next() {
@@ -22,6 +34,7 @@ final class FlatFastPathTests: XCTestCase {
                 return out
             case .error(let e):
                 out.append(.error(e, offset: decoder.currentOffset, length: decoder.currentLine.count))
+                out.append(.event(["line " + String(decoding: decoder.currentLine, as: UTF8.self)]))
             case .event:
                 out.append(.event(decoder.slots.map { f in
                     switch f.kind {
@@ -47,6 +60,16 @@ final class FlatFastPathTests: XCTestCase {
         XCTAssertEqual(a, b, String(decoding: payload, as: UTF8.self), file: file, line: line)
         XCTAssertEqual(slow.flatLineCount, 0, file: file, line: line)
         return (a, fast.flatLineCount)
+    }
+
+    func testTheCDecoderWritesFieldValuesInPlaceOnThisPlatform() {
+        // Not a correctness requirement (a conversion takes over otherwise), but the hot path
+        // counts on it: a failure here means a silent slowdown.
+        XCTAssertTrue(EventDecoder.slotsShareLayout)
+        let fast = EventDecoder(fields: ["a", "b", "c"], flatFastPath: true)
+        XCTAssertEqual(exact(fast, Array(#"{"a":"xyz","b":-0}"#.utf8)), [.event(["string [120, 121, 122]", "number 8000000000000000", "absent"])])
+        XCTAssertEqual(exact(fast, Array(#"{"a":[1]}"#.utf8)), [.error(.nestedValue, offset: 0, length: 9), .event([#"line {"a":[1]}"#])])
+        XCTAssertEqual(fast.slots.map(\.kind), [.absent, .absent, .absent])
     }
 
     func testPlainFlatLinesTakeTheFastPath() {
@@ -110,6 +133,27 @@ final class FlatFastPathTests: XCTestCase {
         XCTAssertGreaterThan(r.flat, 10_000, "most of these numbers are in the exact subset")
     }
 
+    func testBorrowedPayloadsDecodeInPlaceWithTheSameResultsAsCopiedOnes() {
+        var rng = SplitMix64(seed: 9)
+        let lines = [
+            #"{"type":"click","ts":1763856000000,"a":"pcandparts","b":"v123","status":200}"#,
+            #"{"a":"caf\u00e9","status":1}"#, #"{"a":[1]}"#, #"{"a":1"#, "", "  ",
+            #"{"type":"http.request","ts":1763856000001,"x":"/api/search","status":503}"#,
+        ]
+        var inPlace = 0
+        for n in [1, 2, 3, 10, 100] {
+            for _ in 0..<50 {
+                let payload = Array((0..<n).map { _ in lines[Int(rng.next() % UInt64(lines.count))] }
+                    .joined(separator: rng.next() % 4 == 0 ? "\r\n" : "\n").utf8)
+                let copied = EventDecoder(fields: fields, flatFastPath: true)
+                let borrowed = EventDecoder(fields: fields, flatFastPath: true)
+                XCTAssertEqual(exact(borrowed, payload, borrowing: true), exact(copied, payload))
+                inPlace += borrowed.flatLineCount
+            }
+        }
+        XCTAssertGreaterThan(inPlace, 1_000)
+    }
+
     func testGeneratedAndMutatedPayloadsDecodeTheSameBothWays() {
         var rng = SplitMix64(seed: 42)
         let keys = ["type", "ts", "a", "b", "status", "x", "y", #"\u0061"#, "typ", "", "A"]
@@ -143,8 +187,10 @@ final class FlatFastPathTests: XCTestCase {
                 }
                 lines.append(bytes)
             }
-            let payload = lines.joined(separator: rng.next() % 5 == 0 ? [13, 10] : [10])
-            flat += both(Array(payload)).flat
+            let payload = Array(lines.joined(separator: rng.next() % 5 == 0 ? [13, 10] : [10]))
+            let r = both(payload)
+            flat += r.flat
+            XCTAssertEqual(exact(EventDecoder(fields: fields, flatFastPath: true), payload, borrowing: true), r.outcomes)
         }
         XCTAssertGreaterThan(flat, 500, "the generator must exercise the fast path")
     }

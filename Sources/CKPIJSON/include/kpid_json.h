@@ -49,13 +49,16 @@ typedef struct kpid_decoder kpid_decoder;
 #define KPID_ERR_DUPLICATE_KEY (-6) /* an extracted key occurs twice in one object */
 #define KPID_ERR_INTERNAL (-7)    /* out of memory, document too large (>4 GiB), or an unexpected exception */
 
-/* One extracted field. `string`/`length` are set only for KPID_KIND_STRING; `number` is the value
- * for KPID_KIND_NUMBER and 1/0 for KPID_KIND_BOOL. An absent field is all zeros. */
+/* One extracted field. `string`/`string_end` are set only for KPID_KIND_STRING (the bytes are
+ * string[0 ..< string_end - string]); `number` is the value for KPID_KIND_NUMBER and 1/0 for
+ * KPID_KIND_BOOL. An absent field is all zeros. The layout (kind, number, start, end) is the one
+ * of Swift's FieldValue, so that the Swift side can read the slots in place when it verifies at
+ * run time that the layouts agree. */
 typedef struct kpid_slot {
-    const uint8_t *string; /* unescaped UTF-8, NOT NUL-terminated; valid until the next load/next/free */
-    size_t length;
+    uint8_t kind;              /* KPID_KIND_* */
     double number;
-    uint8_t kind;          /* KPID_KIND_* */
+    const uint8_t *string;     /* unescaped UTF-8, NOT NUL-terminated; valid until the next load/next/free */
+    const uint8_t *string_end;
 } kpid_slot;
 
 /* Where the current document sits in the loaded payload (bytes are available through
@@ -64,6 +67,7 @@ typedef struct kpid_slot {
 typedef struct kpid_doc_info {
     size_t offset;        /* byte offset of the document (leading/trailing whitespace trimmed) */
     size_t length;        /* byte length of the document */
+    const uint8_t *line;  /* the document's first byte (NULL for KPID_END); valid like slot strings */
     int32_t detail;       /* simdjson error code behind an error (0 when none), for diagnostics */
 } kpid_doc_info;
 
@@ -85,7 +89,16 @@ size_t kpid_decoder_field_count(const kpid_decoder *decoder);
  * then empty: next returns KPID_END). */
 int kpid_decoder_load(kpid_decoder *decoder, const void *bytes, size_t length);
 
-/* Start of the loaded payload copy (valid until the next load or free); NULL before any load. */
+/* Like kpid_decoder_load, but without copying: the decoder reads `bytes` in place, so they must
+ * stay valid and unchanged until the next load or free, and slot strings and info->line may point
+ * into them. Lines are decoded in place on the fast path; the first line that needs simdjson
+ * (which reads past the end of a document) makes the decoder copy the rest of the payload into its
+ * padded buffer, as kpid_decoder_load does for all of it. Same results as kpid_decoder_load. */
+int kpid_decoder_load_borrowed(kpid_decoder *decoder, const void *bytes, size_t length);
+
+/* Start of the bytes lines are currently read from (the caller's bytes after a borrowed load until
+ * the decoder copies, else its own copy); NULL before any load. Offsets in kpid_doc_info are
+ * relative to either. */
 const uint8_t *kpid_decoder_payload(const kpid_decoder *decoder);
 
 /* Decodes the next non-blank line. Returns KPID_EVENT (slots_out[0..<field_count] filled; string

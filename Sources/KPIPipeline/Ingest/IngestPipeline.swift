@@ -62,7 +62,8 @@ public final class IngestPipeline: @unchecked Sendable {
             reject(.emptyFrame, source: source, bytes: topic ?? payload, detail: "empty payload frame")
             return
         }
-        decoder.load(payload)
+        // In place: the frame stays valid until this call returns, and samples copy what they keep.
+        decoder.load(borrowing: payload)
         var events = 0
         let limit = config.limits.maxEventsPerFrame
         // The receive time of the message: stamps events without `ts` and bounds `max_future`.
