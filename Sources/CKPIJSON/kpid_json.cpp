@@ -346,6 +346,19 @@ struct kpid_decoder {
         return true;
     }
 
+    // Empties the decoder and reserves a padded buffer for a `length`-byte payload. False when
+    // out of memory (the decoder then stays empty).
+    bool rewind(size_t length_to_load) noexcept {
+        length = 0;
+        cursor = 0;
+        before_first_document = true;
+        borrowed = false;
+        view = buffer.get();
+        if (length_to_load > SIZE_MAX - SIMDJSON_PADDING || !reserve(length_to_load + SIMDJSON_PADDING)) { return false; }
+        view = buffer.get();
+        return true;
+    }
+
     // After a borrowed load: copies the rest of the payload (from `cursor`) to the same offsets of
     // the padded buffer and reads from there on (the buffer was reserved by the load).
     void materialize() noexcept {
@@ -634,13 +647,7 @@ size_t kpid_decoder_field_count(const kpid_decoder *decoder) {
 }
 
 int kpid_decoder_load(kpid_decoder *d, const void *bytes, size_t length) {
-    if (!d) { return KPID_ERR_INTERNAL; }
-    d->length = 0;
-    d->cursor = 0;
-    d->before_first_document = true;
-    d->borrowed = false;
-    d->view = d->buffer.get();
-    if (length > SIZE_MAX - SIMDJSON_PADDING || !d->reserve(length + SIMDJSON_PADDING)) { return KPID_ERR_INTERNAL; }
+    if (!d || !d->rewind(length)) { return KPID_ERR_INTERNAL; }
     if (length > 0) { std::memcpy(d->buffer.get(), bytes, length); }
     std::memset(d->buffer.get() + length, 0, SIMDJSON_PADDING);
     d->view = d->buffer.get();
@@ -650,14 +657,8 @@ int kpid_decoder_load(kpid_decoder *d, const void *bytes, size_t length) {
 }
 
 int kpid_decoder_load_borrowed(kpid_decoder *d, const void *bytes, size_t length) {
-    if (!d) { return KPID_ERR_INTERNAL; }
-    d->length = 0;
-    d->cursor = 0;
-    d->before_first_document = true;
-    d->borrowed = false;
-    d->view = d->buffer.get();
-    // Reserved now so that materialize() cannot fail later.
-    if (length > SIZE_MAX - SIMDJSON_PADDING || !d->reserve(length + SIMDJSON_PADDING)) { return KPID_ERR_INTERNAL; }
+    // The buffer is reserved now so that materialize() cannot fail later.
+    if (!d || !d->rewind(length)) { return KPID_ERR_INTERNAL; }
     const uint8_t *b = static_cast<const uint8_t *>(bytes);
     d->view = b;
     d->borrowed = true;
