@@ -15,9 +15,14 @@ struct CompiledMetric {
     /// One windowing per period (shared per zone would be cheaper to build, but each keeps its
     /// own cache, so one per metric keeps the hit rate high).
     let windowing: CalendarWindowing
+    /// Shared by the metrics with the same group-by list (see `init`).
     let groups: GroupTable
 
-    init(_ def: MetricDefinition, index: Int, defaultZone: TimeZone, catalog: inout FieldCatalog) {
+    /// `groupTables` holds the label tables built so far by group-by list: metrics grouping by the
+    /// same fields in the same order share one, so an event's label set is looked up once for
+    /// all of them (see ``GroupTable/group(for:event:)``).
+    init(_ def: MetricDefinition, index: Int, defaultZone: TimeZone, catalog: inout FieldCatalog,
+         groupTables: inout [[String]: GroupTable]) {
         definition = def
         self.index = index
         filterBox = def.filter.map { FilterBox(CompiledFilter($0, catalog: &catalog)) }
@@ -27,7 +32,12 @@ struct CompiledMetric {
         periods = def.windows
         let zone = def.timeZone.flatMap { TimeZone(identifier: $0) } ?? defaultZone
         windowing = CalendarWindowing(timeZone: zone)
-        groups = GroupTable(slots: def.groupBy.map { catalog.slot(for: $0) }, names: def.groupBy)
+        if let shared = groupTables[def.groupBy] {
+            groups = shared
+        } else {
+            groups = GroupTable(slots: def.groupBy.map { catalog.slot(for: $0) }, names: def.groupBy)
+            groupTables[def.groupBy] = groups
+        }
     }
 }
 

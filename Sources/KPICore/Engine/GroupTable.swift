@@ -1,4 +1,5 @@
-/// The label sets one metric has seen, each given a dense group number.
+/// The label sets the metrics grouping by one list of fields have seen, each given a dense group
+/// number.
 ///
 /// Lookup hashes the group-by fields of an event (no allocation), finds candidates in a
 /// ``HashIndex`` and verifies the stored values byte for byte, so two label sets never merge
@@ -32,6 +33,9 @@ final class GroupTable {
     private var groupByJSON: [String: Int32] = [:]
     /// Canonical label JSON per group.
     private(set) var json: [String] = []
+    /// The last event looked up (see ``group(for:event:)``) and its group.
+    private var memoEvent: UInt64 = 0
+    private var memoGroup: Int32 = 0
 
     init(slots: [Int], names: [String]) {
         self.slots = slots
@@ -42,10 +46,21 @@ final class GroupTable {
     /// Number of groups (distinct canonical label sets).
     var count: Int { json.count }
 
-    /// The group of the event whose fields are `fields`, created when new.
+    /// The group of the event whose fields are `fields`, created when new. `event` numbers the
+    /// event (never 0, a new number per event): a second lookup of the same event, by another
+    /// metric sharing this table, returns the first answer without hashing again.
     @inline(__always)
-    func group(for fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
+    func group(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
         if slots.isEmpty { return 0 }
+        if event == memoEvent { return memoGroup }
+        let g = lookUp(fields)
+        memoEvent = event
+        memoGroup = g
+        return g
+    }
+
+    @inline(__always)
+    private func lookUp(_ fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3
         for s in slots {
             var f = fields[s]

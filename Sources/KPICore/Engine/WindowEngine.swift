@@ -78,14 +78,17 @@ public final class WindowEngine: @unchecked Sendable {
     public private(set) var metricRejects: [[MetricRejectReason: Int64]]
     /// Events folded into at least one metric.
     public private(set) var eventsCounted: Int64 = 0
+    /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
+    private var eventNumber: UInt64 = 0
 
     /// Builds the engine for a validated config.
     public init(config: KpidConfig) {
         var catalog = FieldCatalog()
         let zone = TimeZone(identifier: config.timeZone) ?? TimeZone(identifier: "UTC")!
         var compiled: [CompiledMetric] = []
+        var groupTables: [[String]: GroupTable] = [:]
         for (i, def) in config.metrics.enumerated() {
-            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
+            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog, groupTables: &groupTables))
         }
         var typeIndex: [String: Int] = [:]
         var typeBytes: [[UInt8]] = []
@@ -170,6 +173,7 @@ public final class WindowEngine: @unchecked Sendable {
     /// (indexed by ``catalog``) into every metric that reads the type.
     public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) -> IngestOutcome {
         var out = IngestOutcome()
+        eventNumber &+= 1
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
         for k in typeMetrics.range(typeID) {
@@ -201,7 +205,7 @@ public final class WindowEngine: @unchecked Sendable {
                     distinctHash = ValueHash.hash(v)
                 }
             }
-            let group = plan.groups._withUnsafeGuaranteedRef { $0.group(for: slots) }
+            let group = plan.groups._withUnsafeGuaranteedRef { $0.group(for: slots, event: eventNumber) }
             var wasLate = false
             for lane in plan.firstLane..<plan.endLane {
                 let period = lanePeriods[lane]
