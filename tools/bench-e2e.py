@@ -5,7 +5,7 @@ Figure (b) of the foundation issue. One pyzmq PUSH publisher sends N pre-built e
 batches to (1) `kpictl sink`, which receives and counts them and does nothing else, then (2) the
 real kpid with the shipped metrics, over the same loopback, in the same run. Each rate is N
 divided by the time from the first send to the receiver having all N (for kpid: the
-`events_received` counters in SQLite, polled every 20 ms with flush_interval = 50ms).
+`events_received` counters in SQLite, polled every 5 ms with flush_interval = 50ms).
 PUSH/PULL never drops, so kpid must account for every event: the script fails otherwise.
 
 The machine is shared, so one pair of runs is noisy: the pair (sink, then kpid) is repeated
@@ -98,7 +98,7 @@ def run_kpid(bin_dir, msgs, n, tmp):
         got = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='events_received'").fetchone()[0]
         if got >= n:
             break
-        time.sleep(0.02)
+        time.sleep(0.005)
     t1 = time.monotonic()
     s.close(linger=0)
     p.send_signal(signal.SIGTERM)
