@@ -1,12 +1,13 @@
 // flat_line.h - the decoder's fast path: one scan over an NDJSON line that is a flat JSON object
 // in the plain shape publishers send (internal to CKPIJSON; included by kpid_json.cpp only).
 //
-// Why: simdjson's on-demand API costs a fixed ~900 instructions of stage 1 per document plus
-// ~150 per field walked, which for ~300-byte events was 3,400 instructions per event, more than
-// all the aggregation after it. Most events are a flat object of ASCII keys and plain values,
-// and for those one forward scan suffices (measured ~4x fewer instructions).
+// Why: simdjson's on-demand API costs ~1,000 instructions of stage 1 per ~300-byte document plus
+// ~170 per field walked: with the line handling 3,700 instructions per event, more than all the
+// aggregation after it. Most events are a flat object of ASCII keys and plain values,
+// and for those one forward scan suffices (measured with callgrind, with the number parsing and
+// line handling: ~1,700 instead of ~3,700 instructions per benchmark event; docs/benchmarks.md).
 //
-// Contract: decode_flat_line either DECODES the line, producing exactly the slots simdjson's path
+// Contract: decode_flat_object either DECODES the line, producing exactly the slots simdjson's path
 // would (same kinds, same doubles, same string bytes), or DECLINES, writing nothing that
 // matters: the caller then runs the simdjson path on the same line, which stays the authority
 // for every error and every unusual input. It decodes only when the line is, byte for byte:
@@ -30,9 +31,11 @@
 // only ' ', '\t', '\r'), so the object lies within one line, the same line the simdjson path
 // would cut at the first '\n'.
 //
-// Memory safety: the payload must be followed by at least 64 readable zero bytes (the decoder's
-// buffer has SIMDJSON_PADDING of them). Every scan stops at a zero byte or earlier; the vector scan
-// reads at most 15 bytes beyond the byte where it stops, a literal compare at most 4.
+// Memory safety: every scan stops at the line's '\n' or at a zero byte, and reads at most 16 bytes
+// beyond where it stops (the vector scan 15, a key's 16-byte load, the 8-digit number load). So the
+// line must be followed either by at least 64 readable zero bytes (the decoder's padded buffer
+// has SIMDJSON_PADDING of them) or by a '\n' at least 64 bytes before the end of the readable
+// bytes (a borrowed payload: kpid_json.cpp checks this before it decodes a line in place).
 #ifndef KPID_FLAT_LINE_H
 #define KPID_FLAT_LINE_H
 

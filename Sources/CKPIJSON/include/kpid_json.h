@@ -10,8 +10,9 @@
  *
  * Memory: kpid_decoder_new allocates the decoder, the parser and its buffers. kpid_decoder_load
  * copies the payload into a reusable padded buffer that only grows when a payload is larger
- * than every previous one; the parser's buffers likewise grow (geometrically) only when a
- * document is larger than any before. kpid_decoder_next allocates nothing otherwise.
+ * than every previous one (kpid_decoder_load_borrowed reads the caller's bytes in place and
+ * copies only what simdjson must see); the parser's buffers likewise grow (geometrically) only
+ * when a document is larger than any before. kpid_decoder_next allocates nothing otherwise.
  *
  * Threading: a decoder is single-threaded state; use one per thread.
  *
