@@ -28,8 +28,10 @@ public final class WindowEngine: @unchecked Sendable {
     /// Metric indices per event type.
     private var metricsByType: [[Int]] = []
 
-    // The hot path's view of `metrics` and `metricsByType`, derived once by init as plain values
-    // (see ``MetricPlan``), so that `ingest` does no reference counting and no uniqueness checks.
+    // The hot path's view of `metrics` and `metricsByType`, derived at the end of init as plain
+    // values (see ``MetricPlan``), so that `ingest` does no reference counting and no uniqueness
+    // checks. Whatever adds types or metrics must do so before they are derived (or derive them
+    // again): `ingest` reads only these.
     /// Per metric index.
     private let plans: ContiguousArray<MetricPlan>
     /// The periods of metric `mi` are `lanePeriods[plans[mi].firstLane ..< plans[mi].endLane]`.
