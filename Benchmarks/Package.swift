@@ -4,7 +4,8 @@ import PackageDescription
 // Benchmarks of kpid's hot path with ordo-one/benchmark. A separate package so that the main
 // build and `swift test` do not compile the benchmark harness.
 //
-//   cd Benchmarks && swift package benchmark            # or: tools/bench.sh
+//   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target Pipeline
+//   cd Benchmarks && swift build -c release --product Profile   # driver for callgrind/perf
 let package = Package(
     name: "kpid-benchmarks",
     platforms: [.macOS(.v15)],
@@ -13,12 +14,21 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // The replayed workload (seeded NDJSON payloads, the shipped config), shared by both.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "KPIConfig", package: "kpid"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
         .executableTarget(
             name: "Pipeline",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KPIPipeline", package: "kpid"),
-                .product(name: "KPIConfig", package: "kpid"),
                 .product(name: "KPICore", package: "kpid"),
             ],
             path: "Benchmarks/Pipeline",
@@ -42,6 +52,16 @@ let package = Package(
             ],
             path: "Benchmarks/Qualify",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // A plain driver over the same workload for profilers (callgrind, perf); see its main.swift.
+        .executableTarget(
+            name: "Profile",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "KPIPipeline", package: "kpid"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/Profile"
         ),
     ]
 )

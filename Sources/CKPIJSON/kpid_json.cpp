@@ -1,6 +1,8 @@
 // kpid_json.cpp - simdjson on-demand bridge for kpid's event decoder. See include/kpid_json.h.
 //
 // Design notes
+// - Fast path first: a line that is a plain flat object (see flat_line.h) is decoded by one scan,
+//   without simdjson; any other line, and every error, goes through simdjson as below.
 // - One simdjson document per NDJSON line: a JSON string cannot contain a raw newline, so splitting
 //   on '\n' never cuts a valid document, and a bad line cannot poison the next one.
 // - Only the configured keys are unescaped/parsed. Keys are matched on their raw bytes (length
@@ -21,6 +23,7 @@
 #endif
 
 #include "kpid_json.h"
+#include "flat_line.h"
 
 #include <simdjson.h>
 
@@ -46,6 +49,9 @@ constexpr size_t kInitialParserCapacity = 64 * 1024;
 constexpr int kMaxValidationDepth = 64;
 // Largest multi-line (pretty-printed) single document the first-line fallback tries to parse.
 constexpr size_t kMaxPrettyDocument = 1024 * 1024;
+// After a borrowed load, the fast path reads a line in place only if its line break lies at least
+// this many bytes before the end of the caller's bytes (its reads go at most 16 bytes past it).
+constexpr size_t kBorrowedSlack = 64;
 
 inline bool is_json_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -280,6 +286,18 @@ struct kpid_decoder {
     size_t length = 0;
     size_t cursor = 0;
     bool before_first_document = true;
+    // Where lines are read from: buffer.get(), or the caller's bytes after a borrowed load. In the
+    // borrowed case, the fast path may read a line only when its line break lies at or before
+    // `last_safe_break` (at least kBorrowedSlack bytes before the end, so its over-reads stay
+    // inside the caller's bytes); `has_safe_break` is false when no line break lies there.
+    const uint8_t *view = nullptr;
+    bool borrowed = false;
+    bool has_safe_break = false;
+    size_t last_safe_break = 0;
+    // Whether lines are tried on the flat fast path first (off only to test it against simdjson),
+    // and how many lines it decoded (for tests).
+    bool fast_path = true;
+    size_t flat_lines = 0;
 
     // Slot of `key`, or -1. With `padded`, the 16 bytes at `key` may be read even when len < 16
     // (true for raw keys inside the padded payload buffer).
@@ -315,6 +333,80 @@ struct kpid_decoder {
     }
 
     int decode_document(const uint8_t *p, size_t len, size_t allocated, kpid_slot *slots, int32_t *detail);
+
+    // Makes the buffer hold at least `needed` bytes (contents not kept). False when out of memory.
+    bool reserve(size_t needed) noexcept {
+        if (needed <= buffer_capacity) { return true; }
+        size_t grown = std::max(needed, buffer_capacity + buffer_capacity / 2);
+        std::unique_ptr<uint8_t[]> fresh(new (std::nothrow) uint8_t[grown]);
+        if (!fresh) {
+            fresh.reset(new (std::nothrow) uint8_t[needed]);
+            if (!fresh) { return false; }
+            grown = needed;
+        }
+        buffer = std::move(fresh);
+        buffer_capacity = grown;
+        return true;
+    }
+
+    // Empties the decoder and reserves a padded buffer for a `length`-byte payload. False when
+    // out of memory (the decoder then stays empty).
+    bool rewind(size_t length_to_load) noexcept {
+        length = 0;
+        cursor = 0;
+        before_first_document = true;
+        borrowed = false;
+        view = buffer.get();
+        if (length_to_load > SIZE_MAX - SIMDJSON_PADDING || !reserve(length_to_load + SIMDJSON_PADDING)) { return false; }
+        view = buffer.get();
+        return true;
+    }
+
+    // After a borrowed load: copies the rest of the payload (from `cursor`) to the same offsets of
+    // the padded buffer and reads from there on (the buffer was reserved by the load).
+    void materialize() noexcept {
+        if (length > cursor) { std::memcpy(buffer.get() + cursor, view + cursor, length - cursor); }
+        std::memset(buffer.get() + length, 0, SIMDJSON_PADDING);
+        view = buffer.get();
+        borrowed = false;
+    }
+
+    // The flat fast path (flat_line.h) for the line starting at `cursor`: when the line is one plain
+    // flat object, decodes it into `slots` (aliases included), fills `info` and moves the cursor
+    // past the line; otherwise changes nothing that matters (the slots are zeroed again by
+    // whichever path decodes next) and returns false.
+    bool decode_flat_line(kpid_slot *slots, kpid_doc_info *info) noexcept {
+        const uint8_t *const base = view;
+        const uint8_t *const payload_end = base + length;
+        const uint8_t *p = base + cursor;
+        while (p < payload_end && (*p == ' ' || *p == '\t' || *p == '\r')) { ++p; }
+        if (p == payload_end || *p != '{') { return false; }
+        if (field_count > 0) { std::memset(slots, 0, field_count * sizeof(kpid_slot)); }
+        next_generation();
+        const uint8_t *after = kpid_flat::decode_flat_object(
+            p, slots, max_fields, max_field_bytes,
+            [this](const char *key, size_t n) { return lookup(key, n, true); },
+            [this](int slot) {
+                uint32_t &mark = seen[static_cast<size_t>(slot)];
+                if (mark == generation) { return false; }
+                mark = generation;
+                return true;
+            });
+        if (!after) { return false; }
+        // Only spaces, tabs and CRs may follow, up to the line break or the end of the payload.
+        const uint8_t *q = after;
+        while (q < payload_end && (*q == ' ' || *q == '\t' || *q == '\r')) { ++q; }
+        if (q < payload_end && *q != '\n') { return false; }
+        if (static_cast<size_t>(after - p) > parser.max_capacity()) { return false; }
+        for (const auto &alias : aliases) { slots[alias.first] = slots[alias.second]; }
+        info->offset = static_cast<size_t>(p - base);
+        info->length = static_cast<size_t>(after - p);
+        info->line = p;
+        cursor = q < payload_end ? static_cast<size_t>(q - base) + 1 : length;
+        before_first_document = false;
+        ++flat_lines;
+        return true;
+    }
     int classify_non_object(ondemand::document &doc, ondemand::json_type t, int32_t *detail);
 };
 
@@ -459,7 +551,7 @@ int kpid_decoder::decode_document(const uint8_t *p, size_t len, size_t allocated
             if (s.size() > max_field_bytes) { return KPID_ERR_FIELD_TOO_LONG; }
             out.kind = KPID_KIND_STRING;
             out.string = reinterpret_cast<const uint8_t *>(s.data());
-            out.length = s.size();
+            out.string_end = reinterpret_cast<const uint8_t *>(s.data()) + s.size();
             break;
         }
         case ondemand::json_type::boolean: {
@@ -567,53 +659,51 @@ size_t kpid_decoder_field_count(const kpid_decoder *decoder) {
 }
 
 int kpid_decoder_load(kpid_decoder *d, const void *bytes, size_t length) {
-    if (!d) { return KPID_ERR_INTERNAL; }
-    try {
-        d->length = 0;
-        d->cursor = 0;
-        d->before_first_document = true;
-        if (length > SIZE_MAX - SIMDJSON_PADDING) { return KPID_ERR_INTERNAL; }
-        size_t needed = length + SIMDJSON_PADDING;
-        if (needed > d->buffer_capacity) {
-            size_t grown = std::max(needed, d->buffer_capacity + d->buffer_capacity / 2);
-            std::unique_ptr<uint8_t[]> fresh(new (std::nothrow) uint8_t[grown]);
-            if (!fresh) {
-                fresh.reset(new (std::nothrow) uint8_t[needed]);
-                if (!fresh) { return KPID_ERR_INTERNAL; }
-                grown = needed;
+    if (!d || !d->rewind(length)) { return KPID_ERR_INTERNAL; }
+    if (length > 0) { std::memcpy(d->buffer.get(), bytes, length); }
+    std::memset(d->buffer.get() + length, 0, SIMDJSON_PADDING);
+    d->view = d->buffer.get();
+    d->length = length;
+    if (length >= 3 && d->view[0] == 0xEF && d->view[1] == 0xBB && d->view[2] == 0xBF) { d->cursor = 3; }
+    return KPID_OK;
+}
+
+int kpid_decoder_load_borrowed(kpid_decoder *d, const void *bytes, size_t length) {
+    // The buffer is reserved now so that materialize() cannot fail later.
+    if (!d || !d->rewind(length)) { return KPID_ERR_INTERNAL; }
+    const uint8_t *b = static_cast<const uint8_t *>(bytes);
+    d->view = b;
+    d->borrowed = true;
+    d->length = length;
+    d->has_safe_break = false;
+    if (length > kBorrowedSlack) {
+        for (size_t i = length - kBorrowedSlack; i-- > 0;) {
+            if (b[i] == '\n') {
+                d->has_safe_break = true;
+                d->last_safe_break = i;
+                break;
             }
-            d->buffer = std::move(fresh);
-            d->buffer_capacity = grown;
         }
-        if (length > 0) { std::memcpy(d->buffer.get(), bytes, length); }
-        std::memset(d->buffer.get() + length, 0, SIMDJSON_PADDING);
-        d->length = length;
-        if (length >= 3 && d->buffer[0] == 0xEF && d->buffer[1] == 0xBB && d->buffer[2] == 0xBF) {
-            d->cursor = 3;
-        }
-        return KPID_OK;
-    } catch (...) {
-        d->length = 0;
-        d->cursor = 0;
-        return KPID_ERR_INTERNAL;
     }
+    if (length >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) { d->cursor = 3; }
+    return KPID_OK;
 }
 
 const uint8_t *kpid_decoder_payload(const kpid_decoder *d) {
-    return d ? d->buffer.get() : nullptr;
+    return d ? d->view : nullptr;
 }
 
 int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info) {
     kpid_doc_info scratch;
     if (!info) { info = &scratch; }
     info->detail = 0;
+    info->line = nullptr;
     if (!d) {
         info->offset = 0;
         info->length = 0;
         return KPID_ERR_INTERNAL;
     }
     try {
-        const uint8_t *base = d->buffer.get();
         for (;;) {
             if (d->cursor >= d->length) {
                 d->cursor = d->length;
@@ -621,6 +711,14 @@ int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info
                 info->length = 0;
                 return KPID_END;
             }
+            if (d->fast_path) {
+                // In place only where the over-reads stay inside the caller's bytes; the last
+                // lines of a borrowed payload are copied first (a few hundred bytes).
+                if (d->borrowed && !(d->has_safe_break && d->cursor <= d->last_safe_break)) { d->materialize(); }
+                if (d->decode_flat_line(slots_out, info)) { return KPID_EVENT; }
+            }
+            if (d->borrowed) { d->materialize(); }
+            const uint8_t *base = d->view;
             size_t start = d->cursor;
             const void *nl = std::memchr(base + start, '\n', d->length - start);
             size_t end = nl ? static_cast<size_t>(static_cast<const uint8_t *>(nl) - base) : d->length;
@@ -631,6 +729,7 @@ int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info
 
             info->offset = start;
             info->length = end - start;
+            info->line = base + start;
             int32_t detail = 0;
             int rc = d->decode_document(base + start, end - start, d->buffer_capacity - start, slots_out, &detail);
             info->detail = detail;
@@ -666,6 +765,14 @@ int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info
         info->detail = 0;
         return KPID_ERR_INTERNAL;
     }
+}
+
+void kpid_decoder_set_fast_path(kpid_decoder *d, int enabled) {
+    if (d) { d->fast_path = enabled != 0; }
+}
+
+size_t kpid_decoder_flat_line_count(const kpid_decoder *d) {
+    return d ? d->flat_lines : 0;
 }
 
 const char *kpid_result_name(int code) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KPICore
 
 /// `kpictl simulate`: realistic synthetic traffic for the shipped `conf/kpid.toml`.
 struct SimulateCommand: ParsableCommand {
@@ -67,18 +68,5 @@ struct SimulateCommand: ParsableCommand {
             try sender.send(lines: lines)
         }
         FileHandle.standardError.write(Data("kpictl: simulated \(sender.eventsSent) events to \(endpoint)\n".utf8))
-    }
-}
-
-/// A small, seedable random generator (SplitMix64), so that simulated traffic can be repeated.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

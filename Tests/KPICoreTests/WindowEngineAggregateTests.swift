@@ -18,6 +18,31 @@ final class WindowEngineAggregateTests: XCTestCase {
         XCTAssertEqual(e.eventsCounted, 4)
     }
 
+    func testMetricsGroupingByTheSameFieldsShareLabelSetsButKeepTheirOwnValues() {
+        // `requests` and `slow` share one label table (both group by route); `slow` skips some
+        // events through its filter and `by_host` groups differently, so a label set looked up
+        // for one event must never leak into the next event or another table.
+        let e = makeEngine([
+            MetricDefinition(name: "requests", events: ["http"], aggregate: .count, groupBy: ["route"], windows: [.minute]),
+            MetricDefinition(name: "slow", events: ["http"], filter: .compare(field: "ms", op: .greaterOrEqual, value: .number(100)),
+                             aggregate: .sum("ms"), groupBy: ["route"], windows: [.minute]),
+            MetricDefinition(name: "by_host", events: ["http"], aggregate: .count, groupBy: ["host"], windows: [.minute]),
+        ])
+        ingest(e, "http", at: ms("2026-05-10T12:00:10Z"), ["route": "/a", "host": "h1", "ms": 150])
+        ingest(e, "http", at: ms("2026-05-10T12:00:11Z"), ["route": "/b", "host": "h1", "ms": 50])
+        ingest(e, "http", at: ms("2026-05-10T12:00:12Z"), ["route": "/b", "host": "h2", "ms": 300])
+        ingest(e, "http", at: ms("2026-05-10T12:00:13Z"), ["route": "/a", "host": "h2", "ms": 20])
+        let start = "2026-05-10T12:00:00Z", end = "2026-05-10T12:01:00Z"
+        XCTAssertEqual(sortedRows(e.flush()), [
+            row("by_host", .minute, start, end, labels: #"{"host":"h1"}"#, value: 2, samples: 2),
+            row("by_host", .minute, start, end, labels: #"{"host":"h2"}"#, value: 2, samples: 2),
+            row("requests", .minute, start, end, labels: #"{"route":"/a"}"#, value: 2, samples: 2),
+            row("requests", .minute, start, end, labels: #"{"route":"/b"}"#, value: 2, samples: 2),
+            row("slow", .minute, start, end, labels: #"{"route":"/a"}"#, value: 150, samples: 1),
+            row("slow", .minute, start, end, labels: #"{"route":"/b"}"#, value: 300, samples: 1),
+        ])
+    }
+
     func testEveryPeriodOfAMetricGetsItsOwnRows() {
         let e = makeEngine([MetricDefinition(name: "requests", events: ["http"], aggregate: .count,
                                              windows: [.minute, .hour, .day, .week, .month])])

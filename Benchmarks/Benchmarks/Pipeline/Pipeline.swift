@@ -1,6 +1,6 @@
 import Benchmark
 import Foundation
-import KPIConfig
+import BenchmarkSupport
 import KPICore
 import KPIPipeline
 
@@ -13,50 +13,7 @@ import KPIPipeline
 // - "without qualification": the shipped config minus its qualification pipelines and the metrics
 //   over them, so that "shipped config" / "without qualification" is the cost of qualifying clicks
 //   (bot cache + matcher, self-referrer, dedupe) — the qualification issue's ≤ 30% target.
-// Each benchmark iteration processes one payload set of `eventsPerRun` events.
-
-let eventsPerRun = 100_000
-let eventsPerMessage = 100
-
-/// ~300-byte events in the shape the shipped config documents, seeded for repeatability.
-func makePayloads() -> [[UInt8]] {
-    var rng = UInt64(42)
-    func next() -> UInt64 {
-        rng &+= 0x9E37_79B9_7F4A_7C15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite", "technoworld"]
-    let routes = ["/api/search", "/api/listing/:id", "/api/build", "/api/retailers", "/health"]
-    let base: Int64 = 1_763_856_000_000 // 2025-11-23T00:00:00Z
-    var payloads: [[UInt8]] = []
-    var lines: [String] = []
-    for i in 0..<eventsPerRun {
-        let ts = base + Int64(i) * 20 // 100k events over ~33 minutes
-        if next() % 2 == 0 {
-            let r = retailers[Int(next() % UInt64(retailers.count))]
-            lines.append(#"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#)
-        } else {
-            let route = routes[Int(next() % UInt64(routes.count))]
-            let status = next() % 100 < 2 ? 503 : 200
-            lines.append(#"{"type":"http.request","ts":\#(ts),"route":"\#(route)","status":\#(status),"tenant":"t\#(next() % 20)","duration_ms":\#(Double(next() % 90_000) / 100),"method":"GET","host":"api-\#(next() % 8).internal","bytes_out":\#(next() % 100_000),"trace_id":"\#(String(next(), radix: 16))"}"#)
-        }
-        if lines.count == eventsPerMessage {
-            payloads.append(Array(lines.joined(separator: "\n").utf8))
-            lines.removeAll()
-        }
-    }
-    return payloads
-}
-
-func shippedConfig() -> KpidConfig {
-    var dir = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { dir.deleteLastPathComponent() }
-    let path = dir.appendingPathComponent("conf/kpid.toml").path
-    do { return try ConfigLoader.load(contentsOf: path) } catch { fatalError("cannot load \(path): \(error)") }
-}
+// Each benchmark iteration processes one payload set of `Workload.eventsPerRun` events (see BenchmarkSupport).
 
 /// `config` without qualification pipelines and the metrics that read them.
 func withoutQualification(_ config: KpidConfig) -> KpidConfig {
@@ -67,8 +24,8 @@ func withoutQualification(_ config: KpidConfig) -> KpidConfig {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let payloads = makePayloads()
-    let config = shippedConfig()
+    let payloads = Workload.payloads()
+    let config = Workload.shippedConfig()
     let unqualified = withoutQualification(config)
     Benchmark.defaultConfiguration = .init(
         metrics: [.throughput, .wallClock, .mallocCountTotal, .instructions],
@@ -88,7 +45,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("decode only (baseline)") { benchmark in
-        let pipeline = try! IngestPipeline(config: config, clock: ManualClock(1_763_900_000_000))
+        let pipeline = try! IngestPipeline(config: config, clock: ManualClock(Workload.clockMillis))
         let decoder = EventDecoder(fields: pipeline.engine.catalog.names)
         var events = 0
         for _ in benchmark.scaledIterations {
@@ -105,7 +62,7 @@ let benchmarks: @Sendable () -> Void = {
     for (name, c) in [("decode + aggregate, shipped config", config),
                       ("decode + aggregate, shipped config without qualification (baseline)", unqualified)] {
         Benchmark(name) { benchmark in
-            let pipeline = try! IngestPipeline(config: c, clock: ManualClock(1_763_900_000_000))
+            let pipeline = try! IngestPipeline(config: c, clock: ManualClock(Workload.clockMillis))
             for _ in benchmark.scaledIterations {
                 for p in payloads {
                     p.withUnsafeBytes { b in pipeline.process(topic: nil, payload: b, source: 0) }

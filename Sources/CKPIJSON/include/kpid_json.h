@@ -4,12 +4,15 @@
  * A decoder is configured once with the list of field names it extracts ("slots"). It then
  * decodes payloads that are either one JSON object or NDJSON (one object per line; "\r\n",
  * blank lines and surrounding whitespace are tolerated). Every line is parsed as its own
- * document, so a bad line is reported and the following lines still decode.
+ * document, so a bad line is reported and the following lines still decode. Lines that are plain
+ * flat objects are decoded by a single scan without simdjson (same results, fewer instructions);
+ * every other line, and every error, is decided by simdjson.
  *
  * Memory: kpid_decoder_new allocates the decoder, the parser and its buffers. kpid_decoder_load
  * copies the payload into a reusable padded buffer that only grows when a payload is larger
- * than every previous one; the parser's buffers likewise grow (geometrically) only when a
- * document is larger than any before. kpid_decoder_next allocates nothing otherwise.
+ * than every previous one (kpid_decoder_load_borrowed reads the caller's bytes in place and
+ * copies only what simdjson must see); the parser's buffers likewise grow (geometrically) only
+ * when a document is larger than any before. kpid_decoder_next allocates nothing otherwise.
  *
  * Threading: a decoder is single-threaded state; use one per thread.
  *
@@ -49,13 +52,16 @@ typedef struct kpid_decoder kpid_decoder;
 #define KPID_ERR_TOO_MANY_FIELDS (-8) /* the object has more fields than the decoder's max_fields */
 #define KPID_ERR_FIELD_TOO_LONG (-9)  /* an extracted string is longer (unescaped) than max_field_bytes */
 
-/* One extracted field. `string`/`length` are set only for KPID_KIND_STRING; `number` is the value
- * for KPID_KIND_NUMBER and 1/0 for KPID_KIND_BOOL. An absent field is all zeros. */
+/* One extracted field. `string`/`string_end` are set only for KPID_KIND_STRING (the bytes are
+ * string[0 ..< string_end - string]); `number` is the value for KPID_KIND_NUMBER and 1/0 for
+ * KPID_KIND_BOOL. An absent field is all zeros. The layout (kind, number, start, end) is the one
+ * of Swift's FieldValue, so that the Swift side can read the slots in place when it verifies at
+ * run time that the layouts agree. */
 typedef struct kpid_slot {
-    const uint8_t *string; /* unescaped UTF-8, NOT NUL-terminated; valid until the next load/next/free */
-    size_t length;
+    uint8_t kind;              /* KPID_KIND_* */
     double number;
-    uint8_t kind;          /* KPID_KIND_* */
+    const uint8_t *string;     /* unescaped UTF-8, NOT NUL-terminated; valid until the next load/next/free */
+    const uint8_t *string_end;
 } kpid_slot;
 
 /* Where the current document sits in the loaded payload (bytes are available through
@@ -64,6 +70,7 @@ typedef struct kpid_slot {
 typedef struct kpid_doc_info {
     size_t offset;        /* byte offset of the document (leading/trailing whitespace trimmed) */
     size_t length;        /* byte length of the document */
+    const uint8_t *line;  /* the document's first byte (NULL for KPID_END); valid like slot strings */
     int32_t detail;       /* simdjson error code behind an error (0 when none), for diagnostics */
 } kpid_doc_info;
 
@@ -92,7 +99,16 @@ size_t kpid_decoder_field_count(const kpid_decoder *decoder);
  * then empty: next returns KPID_END). */
 int kpid_decoder_load(kpid_decoder *decoder, const void *bytes, size_t length);
 
-/* Start of the loaded payload copy (valid until the next load or free); NULL before any load. */
+/* Like kpid_decoder_load, but without copying: the decoder reads `bytes` in place, so they must
+ * stay valid and unchanged until the next load or free, and slot strings and info->line may point
+ * into them. Lines are decoded in place on the fast path; the first line that needs simdjson
+ * (which reads past the end of a document) makes the decoder copy the rest of the payload into its
+ * padded buffer, as kpid_decoder_load does for all of it. Same results as kpid_decoder_load. */
+int kpid_decoder_load_borrowed(kpid_decoder *decoder, const void *bytes, size_t length);
+
+/* Start of the bytes lines are currently read from (the caller's bytes after a borrowed load until
+ * the decoder copies, else its own copy); NULL before any load. Offsets in kpid_doc_info are
+ * relative to either. */
 const uint8_t *kpid_decoder_payload(const kpid_decoder *decoder);
 
 /* Decodes the next non-blank line. Returns KPID_EVENT (slots_out[0..<field_count] filled; string
@@ -106,6 +122,13 @@ const uint8_t *kpid_decoder_payload(const kpid_decoder *decoder);
  * document is decoded instead (event, or not_object/nested/duplicate) and consumes the payload.
  * Otherwise the line's own error stands and decoding continues line by line. */
 int kpid_decoder_next(kpid_decoder *decoder, kpid_slot *slots_out, kpid_doc_info *info);
+
+/* Turns the flat-line fast path on (the default) or off. Results are identical either way; off,
+ * every line goes through simdjson. Meant for tests that compare the two paths. */
+void kpid_decoder_set_fast_path(kpid_decoder *decoder, int enabled);
+
+/* Lines decoded by the fast path since the decoder was created (for tests). */
+size_t kpid_decoder_flat_line_count(const kpid_decoder *decoder);
 
 /* A static, human-readable name for a return code ("event", "malformed_json", ...). */
 const char *kpid_result_name(int code);

@@ -1,34 +1,28 @@
-/// An exact set of distinct values, kept as 64-bit hashes (8 bytes per element plus the
-/// hash table's load-factor overhead; no strings are kept).
-public final class DistinctSet: @unchecked Sendable {
-    public private(set) var hashes: Set<UInt64>
-    public init(capacity: Int = 0) { hashes = Set(minimumCapacity: capacity) }
-    /// Adds a hash; true when it was new.
-    @inline(__always) @discardableResult
-    public func insert(_ h: UInt64) -> Bool { hashes.insert(h).inserted }
-    public var count: Int { hashes.count }
-}
-
 /// The partial aggregate of one (metric, period, window, label set).
 ///
-/// A cell is 56 bytes plus, for `distinct`, its ``DistinctSet``. It keeps enough to answer every
-/// aggregate kind: `samples` (events that fed it), `sum`, `min`, `max`, and the distinct set.
-public struct AggregateCell: Sendable {
-    public var samples: Int64 = 0
-    public var sum: Double = 0
-    public var min: Double = .infinity
-    public var max: Double = -.infinity
-    public var distinct: DistinctSet?
+/// A cell is about 72 bytes plus, for `distinct`, its ``DistinctSet``'s table. It keeps enough to
+/// answer every aggregate kind: `samples` (events that fed it), `sum`, `min`, `max`, and the
+/// distinct set. A plain value (no references): the engine that owns it calls ``release()``
+/// once when it drops the cell.
+struct AggregateCell {
+    var samples: Int64 = 0
+    var sum: Double = 0
+    var min: Double = .infinity
+    var max: Double = -.infinity
+    var distinct: DistinctSet?
     /// True when the cell changed since the last flush.
-    public var dirty = false
+    var dirty = false
 
-    public init(distinct: Bool) {
+    init(distinct: Bool) {
         self.distinct = distinct ? DistinctSet() : nil
     }
 
+    /// Frees the distinct set's storage, if any; the cell must then be replaced, not used.
+    func release() { distinct?.release() }
+
     /// Folds one numeric value in.
     @inline(__always)
-    public mutating func add(number x: Double) {
+    mutating func add(number x: Double) {
         samples &+= 1
         sum += x
         if x < min { min = x }
@@ -37,7 +31,7 @@ public struct AggregateCell: Sendable {
 
     /// The value this cell stands for under `aggregate`, or nil when it has none
     /// (an average of nothing).
-    public func value(for aggregate: AggregateSpec) -> Double? {
+    func value(for aggregate: AggregateSpec) -> Double? {
         switch aggregate {
         case .count: return Double(samples)
         case .sum: return sum

@@ -32,11 +32,21 @@ public enum ValueHash {
                 h = (h << 27) | (h >> 37)
                 i += 8
             }
+            // The last n - i < 8 bytes, little-endian: at most one 4-, one 2- and one 1-byte load.
+            let rest = n - i
             var shift: UInt64 = 0
-            while i < n {
+            if rest & 4 != 0 {
+                tail = UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+                i += 4
+                shift = 32
+            }
+            if rest & 2 != 0 {
+                tail |= UInt64(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt16.self))) << shift
+                i += 2
+                shift += 16
+            }
+            if rest & 1 != 0 {
                 tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
-                shift += 8
-                i += 1
             }
         }
         h ^= mix(tail ^ 0x1656_67b1_9e37_79f9)

@@ -4,7 +4,9 @@ import Foundation
 struct CompiledMetric {
     let definition: MetricDefinition
     let index: Int
-    let filter: CompiledFilter?
+    /// The filter, boxed so that the hot path can reach it through an unmanaged reference.
+    let filterBox: FilterBox?
+    var filter: CompiledFilter? { filterBox?.filter }
     /// Slot of the aggregate's field, or -1 for `count`.
     let valueSlot: Int
     let needsNumber: Bool
@@ -13,20 +15,63 @@ struct CompiledMetric {
     /// One windowing per period (shared per zone would be cheaper to build, but each keeps its
     /// own cache, so one per metric keeps the hit rate high).
     let windowing: CalendarWindowing
-    var groups: GroupTable
+    /// Shared by the metrics with the same group-by list (see `init`).
+    let groups: GroupTable
 
-    init(_ def: MetricDefinition, index: Int, defaultZone: TimeZone, catalog: inout FieldCatalog) {
+    /// `groupTables` holds the label tables built so far by group-by list: metrics grouping by the
+    /// same fields in the same order share one, so an event's label set is looked up once for
+    /// all of them (see ``GroupTable/group(for:event:)``).
+    init(_ def: MetricDefinition, index: Int, defaultZone: TimeZone, catalog: inout FieldCatalog,
+         groupTables: inout [[String]: GroupTable]) {
         definition = def
         self.index = index
-        filter = def.filter.map { CompiledFilter($0, catalog: &catalog) }
+        filterBox = def.filter.map { FilterBox(CompiledFilter($0, catalog: &catalog)) }
         valueSlot = def.aggregate.field.map { catalog.slot(for: $0) } ?? -1
         needsNumber = def.aggregate.needsNumber
         if case .distinct = def.aggregate { isDistinct = true } else { isDistinct = false }
         periods = def.windows
         let zone = def.timeZone.flatMap { TimeZone(identifier: $0) } ?? defaultZone
         windowing = CalendarWindowing(timeZone: zone)
-        groups = GroupTable(slots: def.groupBy.map { catalog.slot(for: $0) }, names: def.groupBy)
+        if let shared = groupTables[def.groupBy] {
+            groups = shared
+        } else {
+            groups = GroupTable(slots: def.groupBy.map { catalog.slot(for: $0) }, names: def.groupBy)
+            groupTables[def.groupBy] = groups
+        }
     }
+}
+
+/// What ``WindowEngine/ingest(typeID:timestamp:slots:)`` reads per metric, as plain values: no
+/// arrays, and the metric's label table and windowing as unmanaged references. The
+/// ``CompiledMetric`` in the engine's `metrics` owns those objects for the engine's lifetime,
+/// which is what makes the unmanaged use safe; the hot path then does no reference counting.
+struct MetricPlan {
+    let valueSlot: Int
+    let needsNumber: Bool
+    let isDistinct: Bool
+    let filter: Unmanaged<FilterBox>?
+    /// The metric's periods are the engine's `lanePeriods[firstLane ..< endLane]`.
+    let firstLane: Int
+    let endLane: Int
+    let groups: Unmanaged<GroupTable>
+    let windowing: Unmanaged<CalendarWindowing>
+
+    init(_ m: CompiledMetric, lanes: Range<Int>) {
+        valueSlot = m.valueSlot
+        needsNumber = m.needsNumber
+        isDistinct = m.isDistinct
+        filter = m.filterBox.map { .passUnretained($0) }
+        firstLane = lanes.lowerBound
+        endLane = lanes.upperBound
+        groups = .passUnretained(m.groups)
+        windowing = .passUnretained(m.windowing)
+    }
+}
+
+/// A compiled filter in a class, so that ``MetricPlan`` can refer to it without reference counting.
+final class FilterBox {
+    let filter: CompiledFilter
+    init(_ filter: CompiledFilter) { self.filter = filter }
 }
 
 /// Why one metric refused an event that other metrics may still count.

@@ -1,50 +1,105 @@
-/// The label sets one metric has seen, each given a dense group number.
+/// The label sets the metrics grouping by one list of fields have seen, each given a dense group
+/// number.
 ///
-/// Lookup hashes the group-by fields of an event (no allocation) and verifies the stored values
-/// byte for byte, so two label sets never merge even if their hashes collide. A new label set
-/// costs one copy of its values and its canonical JSON.
+/// Lookup hashes the group-by fields of an event (no allocation), finds candidates in a
+/// ``HashIndex`` and verifies the stored values byte for byte, so two label sets never merge
+/// even if their hashes collide. The stored values are kept flat (one plain record per value,
+/// string bytes in one shared buffer), so a lookup does no reference counting.
 ///
 /// A group is one canonical label JSON (the key of a stored row): values of different JSON kinds
 /// with the same label text (the number `200` and the string `"200"`) are entries of one group.
-struct GroupTable {
+///
+/// Memory per label set: 32 bytes per group-by value plus its string bytes, 24–48 bytes in the
+/// index, and its canonical JSON. A new label set costs those copies (allocation); a known one
+/// costs nothing but the hash and the comparison.
+final class GroupTable {
     let slots: [Int]
     let names: [String]
     /// Hash of the values → entry.
-    private var index: [UInt64: Int32] = [:]
-    /// The values of each entry, as decoded (kinds kept), and its group.
-    private(set) var values: [[LabelValue]] = []
-    private var entryGroup: [Int32] = []
+    private let index = HashIndex()
+    /// One decoded value, as kept for verification: `.null` stands for absent and null alike;
+    /// `number` is the number (-0 stored as 0) or 1/0 for a bool; strings are
+    /// `bytes[offset ..< offset + count]`.
+    private struct StoredValue {
+        var kind: FieldValue.Kind
+        var number: Double
+        var offset: Int
+        var count: Int
+    }
+    /// The values of entry `e` are `stored[e * slots.count ..< (e + 1) * slots.count]`.
+    private var stored: ContiguousArray<StoredValue> = []
+    private var bytes: ContiguousArray<UInt8> = []
+    private var entryGroup: ContiguousArray<Int32> = []
     private var groupByJSON: [String: Int32] = [:]
     /// Canonical label JSON per group.
     private(set) var json: [String] = []
+    /// The last event looked up (see ``group(for:event:)``) and its group.
+    private var memoEvent: UInt64 = 0
+    private var memoGroup: Int32 = 0
 
     init(slots: [Int], names: [String]) {
         self.slots = slots
         self.names = names
-        if slots.isEmpty {
-            values = [[]]
-            entryGroup = [0]
-            json = ["{}"]
-        }
+        if slots.isEmpty { json = ["{}"] }
     }
 
+    /// Number of groups (distinct canonical label sets).
     var count: Int { json.count }
 
-    /// The group of the event whose fields are `fields`, created when new.
+    /// The group of the event whose fields are `fields`, created when new. `event` numbers the
+    /// event (never 0, a new number per event): a second lookup of the same event, by another
+    /// metric sharing this table, returns the first answer without hashing again.
     @inline(__always)
-    mutating func group(for fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
+    func group(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
         if slots.isEmpty { return 0 }
+        if event == memoEvent { return memoGroup }
+        let g = lookUp(fields)
+        memoEvent = event
+        memoGroup = g
+        return g
+    }
+
+    @inline(__always)
+    private func lookUp(_ fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3
         for s in slots {
             var f = fields[s]
             if f.kind == .absent { f.kind = .null }
             h = ValueHash.mix(h ^ ValueHash.hash(f)) &+ 0x9E37_79B9_7F4A_7C15
         }
-        while true {
-            guard let e = index[h] else { break }
-            if verify(Int(e), fields) { return entryGroup[Int(e)] }
-            h &+= 1 // a 64-bit collision between different label sets: probe on
+        let e = index.find(h) { verify(Int($0), fields) }
+        if e >= 0 { return entryGroup[Int(e)] }
+        return insert(h, fields)
+    }
+
+    @inline(__always)
+    private func verify(_ entry: Int, _ fields: UnsafeBufferPointer<FieldValue>) -> Bool {
+        var i = entry &* slots.count
+        for s in slots {
+            let v = stored[i]
+            let f = fields[s]
+            i &+= 1
+            switch v.kind {
+            case .string:
+                guard f.kind == .string, f.string.count == v.count else { return false }
+                if v.count > 0 {
+                    let same = bytes.withUnsafeBytes { b in
+                        bytesEqual(b.baseAddress! + v.offset, f.string.baseAddress!, v.count)
+                    }
+                    if !same { return false }
+                }
+            case .number:
+                if f.kind != .number || f.number != v.number { return false }
+            case .bool:
+                if f.kind != .bool || (f.number != 0) != (v.number != 0) { return false }
+            case .null, .absent:
+                if f.kind != .null && f.kind != .absent { return false }
+            }
         }
+        return true
+    }
+
+    private func insert(_ h: UInt64, _ fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
         let vals = slots.map { LabelValue(fields[$0]) }
         let text = CanonicalLabels.json(names: names, values: vals)
         let g: Int32
@@ -55,16 +110,19 @@ struct GroupTable {
             json.append(text)
             groupByJSON[text] = g
         }
-        index[h] = Int32(values.count)
-        values.append(vals)
+        let entry = Int32(entryGroup.count)
+        for v in vals {
+            switch v {
+            case .string(let s):
+                stored.append(StoredValue(kind: .string, number: 0, offset: bytes.count, count: s.count))
+                bytes.append(contentsOf: s)
+            case .number(let d): stored.append(StoredValue(kind: .number, number: d, offset: 0, count: 0))
+            case .bool(let b): stored.append(StoredValue(kind: .bool, number: b ? 1 : 0, offset: 0, count: 0))
+            case .null: stored.append(StoredValue(kind: .null, number: 0, offset: 0, count: 0))
+            }
+        }
         entryGroup.append(g)
+        index.insert(h, entry)
         return g
-    }
-
-    @inline(__always)
-    private func verify(_ g: Int, _ fields: UnsafeBufferPointer<FieldValue>) -> Bool {
-        let vals = values[g]
-        for (i, s) in slots.enumerated() where !vals[i].matches(fields[s]) { return false }
-        return true
     }
 }

@@ -10,8 +10,9 @@ import Foundation
 /// - Memory: one ``AggregateCell`` per open (metric, period, window, label set), plus the
 ///   label sets seen per metric. Final windows are emitted once and freed.
 /// - Cost per event: one type lookup, then per metric of that type a filter evaluation, a
-///   label-set hash, and per period a window lookup (usually two comparisons) and a hash-map
-///   probe. No allocation except for a new label set, window or distinct element.
+///   label-set hash and ``HashIndex`` probe, and per period a window lookup (usually two
+///   comparisons) and a ``HashIndex`` probe for the cell. No allocation except for a new label
+///   set, window or distinct element; no reference counting (see ``MetricPlan``).
 ///
 /// The engine does no I/O and never reads a clock: callers pass event times. One engine belongs
 /// to one thread.
@@ -19,19 +20,36 @@ public final class WindowEngine: @unchecked Sendable {
     /// The fields the decoder must extract for this engine.
     public let catalog: FieldCatalog
     public let allowedLateness: EpochMillis
-    private var metrics: [CompiledMetric]
-    private var typeIndex: [String: Int] = [:]
-    private var typeBytes: [[UInt8]] = []
-    /// Metric indices per event type.
-    private var metricsByType: [[Int]] = []
+    /// Immutable after init (their label tables are classes), so the hot path reads them
+    /// without copying or reference counting.
+    private let metrics: [CompiledMetric]
+    private let typeIndex: [String: Int]
+    private let typeBytes: [[UInt8]]
+    /// Metric indices per event type (raw types, then pipeline and health streams).
+    private let metricsByType: [[Int]]
 
-    private struct CellKey: Hashable {
+    // The hot path's view of `metrics` and `metricsByType`, derived at the end of init as plain
+    // values (see ``MetricPlan``), so that `ingest` does no reference counting and no uniqueness
+    // checks. Whatever adds types or metrics must do so before they are derived (or derive them
+    // again): `ingest` reads only these.
+    /// Per metric index.
+    private let plans: ContiguousArray<MetricPlan>
+    /// The periods of metric `mi` are `lanePeriods[plans[mi].firstLane ..< plans[mi].endLane]`.
+    private let lanePeriods: ContiguousArray<CalendarPeriod>
+    /// `metricsByType`, packed.
+    private let typeMetrics: PackedLists<Int>
+    /// `typeBytes`, packed for the byte-level `typeID`.
+    private let typeNames: TypeNames
+
+    private struct CellKey: Equatable {
         var start: Int64
         var metric: Int32
         var group: Int32
         var period: Int32
-        func hash(into h: inout Hasher) {
-            h.combine(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15
+        /// The key's hash in ``cellIndex``.
+        @inline(__always)
+        var hash: UInt64 {
+            ValueHash.mix(UInt64(bitPattern: start) &* 0x9E37_79B9_7F4A_7C15
                 ^ (UInt64(UInt32(bitPattern: metric)) << 40 | UInt64(UInt32(bitPattern: period)) << 32 | UInt64(UInt32(bitPattern: group))))
         }
     }
@@ -45,7 +63,8 @@ public final class WindowEngine: @unchecked Sendable {
         var cells: [Int32]
     }
 
-    private var cellIndex: [CellKey: Int32] = [:]
+    /// Open cells by key hash (verified against `cellKeys`).
+    private let cellIndex = HashIndex(capacity: 1024)
     private var cells: ContiguousArray<AggregateCell> = []
     private var cellKeys: ContiguousArray<CellKey> = []
     private var cellEnds: ContiguousArray<Int64> = []
@@ -61,6 +80,8 @@ public final class WindowEngine: @unchecked Sendable {
     public private(set) var metricRejects: [[MetricRejectReason: Int64]]
     /// Events folded into at least one metric.
     public private(set) var eventsCounted: Int64 = 0
+    /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
+    private var eventNumber: UInt64 = 0
 
     /// Builds the engine for a validated config.
     ///
@@ -72,8 +93,9 @@ public final class WindowEngine: @unchecked Sendable {
         var catalog = FieldCatalog()
         let zone = TimeZone(identifier: config.timeZone) ?? TimeZone(identifier: "UTC")!
         var compiled: [CompiledMetric] = []
+        var groupTables: [[String]: GroupTable] = [:]
         for (i, def) in config.metrics.enumerated() {
-            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog))
+            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog, groupTables: &groupTables))
         }
         if config.trackSequences {
             catalog.slot(for: SequenceTracker.sourceField)
@@ -85,16 +107,18 @@ public final class WindowEngine: @unchecked Sendable {
         }
         // Tenant fields of publisher permissions are read before any metric.
         for p in config.publishers where p.tenants != nil { catalog.slot(for: p.tenantField) }
+        // The health metrics read their own small catalog (their streams carry their own slots),
+        // so their label tables are their own too.
         var healthCatalog = QualificationHealth.catalog
+        var healthTables: [[String]: GroupTable] = [:]
         let health = config.pipelines.isEmpty ? [] : QualificationHealth.metrics
         for def in health {
-            compiled.append(CompiledMetric(def, index: compiled.count, defaultZone: zone, catalog: &healthCatalog))
+            compiled.append(CompiledMetric(def, index: compiled.count, defaultZone: zone,
+                                           catalog: &healthCatalog, groupTables: &healthTables))
         }
-        self.catalog = catalog
-        self.metrics = compiled
-        self.allowedLateness = config.allowedLatenessMillis
-        lateEvents = Array(repeating: 0, count: compiled.count)
-        metricRejects = Array(repeating: [:], count: compiled.count)
+        var typeIndex: [String: Int] = [:]
+        var typeBytes: [[UInt8]] = []
+        var metricsByType: [[Int]] = []
         func rawType(_ t: String) -> Int {
             if let existing = typeIndex[t] { return existing }
             let id = typeBytes.count
@@ -109,6 +133,7 @@ public final class WindowEngine: @unchecked Sendable {
         for p in config.pipelines {
             for t in p.events { _ = rawType(t) }
         }
+        var pipelineStreams: [String: Int] = [:]
         for p in config.pipelines {
             pipelineStreams[p.name] = metricsByType.count
             metricsByType.append(compiled.filter { $0.definition.pipeline == p.name }.map(\.index))
@@ -119,6 +144,31 @@ public final class WindowEngine: @unchecked Sendable {
             healthDroppedStream = metricsByType.count
             metricsByType.append([config.metrics.count + 1])
         }
+        self.pipelineStreams = pipelineStreams
+        self.catalog = catalog
+        self.metrics = compiled
+        self.allowedLateness = config.allowedLatenessMillis
+        self.typeIndex = typeIndex
+        self.typeBytes = typeBytes
+        self.metricsByType = metricsByType
+        lateEvents = Array(repeating: 0, count: compiled.count)
+        metricRejects = Array(repeating: [:], count: compiled.count)
+
+        var plans = ContiguousArray<MetricPlan>()
+        var lanes = ContiguousArray<CalendarPeriod>()
+        for m in compiled {
+            let first = lanes.count
+            lanes.append(contentsOf: m.periods)
+            plans.append(MetricPlan(m, lanes: first..<lanes.count))
+        }
+        self.plans = plans
+        self.lanePeriods = lanes
+        self.typeMetrics = PackedLists(metricsByType)
+        self.typeNames = TypeNames(typeBytes)
+    }
+
+    deinit {
+        for i in cells.indices { cells[i].release() }
     }
 
     private var pipelineStreams: [String: Int] = [:]
@@ -148,11 +198,7 @@ public final class WindowEngine: @unchecked Sendable {
     /// No allocation: compares bytes against the few configured types.
     @inline(__always)
     public func typeID(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        for (i, t) in typeBytes.enumerated() where t.count == bytes.count {
-            let same = t.withUnsafeBytes { b in b.count == 0 || memcmpBytes(b.baseAddress!, bytes.baseAddress!, b.count) == 0 }
-            if same { return i }
-        }
-        return nil
+        typeNames.index(of: bytes)
     }
 
     /// The id of an event type given as a string.
@@ -176,11 +222,14 @@ public final class WindowEngine: @unchecked Sendable {
     /// (indexed by ``catalog``) into every metric that reads the type.
     public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) -> IngestOutcome {
         var out = IngestOutcome()
+        eventNumber &+= 1
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
-        for mi in metricsByType[typeID] {
-            if let f = metrics[mi].filter {
-                switch f.evaluate(slots) {
+        for k in typeMetrics.range(typeID) {
+            let mi = typeMetrics.elements[k]
+            let plan = plans[mi]
+            if let f = plan.filter {
+                switch f._withUnsafeGuaranteedRef({ $0.filter.evaluate(slots) }) {
                 case .match: break
                 case .noMatch: continue
                 case .wrongType:
@@ -190,10 +239,10 @@ public final class WindowEngine: @unchecked Sendable {
             }
             var number = 0.0
             var distinctHash: UInt64 = 0
-            let vs = metrics[mi].valueSlot
+            let vs = plan.valueSlot
             if vs >= 0 {
                 let v = slots[vs]
-                if metrics[mi].needsNumber {
+                if plan.needsNumber {
                     switch v.kind {
                     case .number: number = v.number
                     case .absent, .null: reject(mi, .missingField, &out); continue
@@ -205,11 +254,11 @@ public final class WindowEngine: @unchecked Sendable {
                     distinctHash = ValueHash.hash(v)
                 }
             }
-            let group = metrics[mi].groups.group(for: slots)
-            let windowing = metrics[mi].windowing
+            let group = plan.groups._withUnsafeGuaranteedRef { $0.group(for: slots, event: eventNumber) }
             var wasLate = false
-            for period in metrics[mi].periods {
-                let w = windowing.window(containing: ts, period: period)
+            for lane in plan.firstLane..<plan.endLane {
+                let period = lanePeriods[lane]
+                let w = plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: period) }
                 if w.end <= wm {
                     out.late += 1
                     if out.firstLateMetric < 0 { out.firstLateMetric = mi }
@@ -219,24 +268,24 @@ public final class WindowEngine: @unchecked Sendable {
                     continue
                 }
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))
-                let ci: Int
-                if let existing = cellIndex[key] {
-                    ci = Int(existing)
-                } else {
-                    ci = Int(newCell(key, end: w.end, distinct: metrics[mi].isDistinct))
-                }
-                if metrics[mi].isDistinct {
-                    cells[ci].samples &+= 1
-                    cells[ci].distinct!.insert(distinctHash)
-                } else if vs >= 0 {
-                    cells[ci].add(number: number)
-                } else {
-                    cells[ci].samples &+= 1
-                }
-                if !cells[ci].dirty {
+                let h = key.hash
+                var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
+                if found < 0 { found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct) }
+                let ci = Int(found)
+                let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
+                    if plan.isDistinct {
+                        cells[ci].samples &+= 1
+                        cells[ci].distinct!.insert(distinctHash)
+                    } else if vs >= 0 {
+                        cells[ci].add(number: number)
+                    } else {
+                        cells[ci].samples &+= 1
+                    }
+                    if cells[ci].dirty { return false }
                     cells[ci].dirty = true
-                    dirty.append(Int32(ci))
+                    return true
                 }
+                if newlyDirty { dirty.append(Int32(ci)) }
                 out.updates += 1
             }
         }
@@ -253,7 +302,7 @@ public final class WindowEngine: @unchecked Sendable {
         }
     }
 
-    private func newCell(_ key: CellKey, end: Int64, distinct: Bool) -> Int32 {
+    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, distinct: Bool) -> Int32 {
         let ci: Int32
         if let free = freeCells.popLast() {
             ci = free
@@ -266,7 +315,7 @@ public final class WindowEngine: @unchecked Sendable {
             cellKeys.append(key)
             cellEnds.append(end)
         }
-        cellIndex[key] = ci
+        cellIndex.insert(hash, ci)
         let wk = WindowKey(start: key.start, metric: key.metric, period: key.period)
         openWindows[wk, default: OpenWindow(end: end, cells: [])].cells.append(ci)
         return ci
@@ -285,7 +334,8 @@ public final class WindowEngine: @unchecked Sendable {
             let w = openWindows.removeValue(forKey: wk)!
             for ci in w.cells {
                 batch.rows.append(row(Int(ci), final: true))
-                cellIndex.removeValue(forKey: cellKeys[Int(ci)])
+                cellIndex.remove(cellKeys[Int(ci)].hash, ci)
+                cells[Int(ci)].release()
                 cells[Int(ci)] = AggregateCell(distinct: false)
                 freeCells.append(ci)
             }

@@ -54,7 +54,9 @@ public enum DecodeStep: Sendable, Equatable {
 /// Format: the payload is either one JSON object or NDJSON: objects separated by `"\n"`; `"\r\n"`,
 /// blank lines, surrounding whitespace and a leading UTF-8 byte order mark are tolerated. Each line
 /// is parsed as its own document, so a bad line is reported once and the lines after it still
-/// decode. A single object pretty-printed over several lines (up to 1 MiB) is recognised too: when
+/// decode. A line that is a plain flat object (ASCII, no nested values, no escapes in extracted
+/// strings or keys, short numbers) is decoded by a single scan in the C++ bridge; every other
+/// line, and every error, is decided by simdjson, with the same results either way. A single object pretty-printed over several lines (up to 1 MiB) is recognised too: when
 /// the first line alone is malformed and ends with `{`, `[`, `,` or `:`, the rest of the payload is
 /// tried as one document.
 ///
@@ -65,9 +67,10 @@ public enum DecodeStep: Sendable, Equatable {
 /// are not checked.
 ///
 /// Costs: `init` allocates the decoder, its slot buffers and about 0.5 MiB of parser buffers.
-/// ``load(_:)`` copies the payload (one memcpy) and allocates only when the payload is larger than
-/// any before. ``next()`` allocates nothing unless a document is larger than every previous one
-/// (and larger than 64 KiB), in which case the parser buffers grow geometrically.
+/// ``load(_:)`` copies the payload (one memcpy), ``load(borrowing:)`` reads it in place; both
+/// allocate only when the payload is larger than any before. ``next()`` allocates nothing unless
+/// a document is larger than every previous one (and larger than 64 KiB), in which case the
+/// parser buffers grow geometrically.
 ///
 /// Not thread-safe: use one decoder per task/thread. The class is deliberately not `Sendable`.
 public final class EventDecoder {
@@ -75,13 +78,16 @@ public final class EventDecoder {
     public let fields: [String]
 
     private let handle: OpaquePointer
+    /// Where the C decoder writes the slots. When ``slotsShareLayout``, this is the memory of
+    /// `fieldSlots` itself (read in place, no conversion); otherwise a separate buffer converted
+    /// after every event.
     private let cSlots: UnsafeMutablePointer<kpid_slot>
     private let fieldSlots: UnsafeMutablePointer<FieldValue>
+    private let sharedSlots: Bool
     private let count: Int
     // A pointer rather than a stored struct: passing a class property inout would cost a dynamic
     // exclusivity check on every call.
     private let info: UnsafeMutablePointer<kpid_doc_info>
-    private var payloadBase: UnsafePointer<UInt8>?
 
     /// Per-event bounds checked while decoding, each costing one integer compare (per field, per
     /// extracted string). The defaults are unlimited; the daemon passes `[limits]`.
@@ -102,7 +108,13 @@ public final class EventDecoder {
 
     /// Creates a decoder extracting `fields` (slot `i` = `fields[i]`, matched against the unescaped
     /// key bytes) within `limits`. A name listed twice fills both slots. Allocates once, here.
-    public init(fields: [String], limits: Limits = Limits()) {
+    public convenience init(fields: [String], limits: Limits = Limits()) {
+        self.init(fields: fields, limits: limits, flatFastPath: true)
+    }
+
+    /// As ``init(fields:limits:)``; with `flatFastPath` false every line goes through simdjson
+    /// (the results are the same: tests use it to check the fast path against simdjson).
+    init(fields: [String], limits: Limits = Limits(), flatFastPath: Bool) {
         self.limits = limits
         self.fields = fields
         count = fields.count
@@ -127,17 +139,24 @@ public final class EventDecoder {
         guard let created else { fatalError("EventDecoder: out of memory creating the decoder") }
         handle = created
         kpid_decoder_set_limits(created, max(0, limits.maxFields), max(0, limits.maxFieldBytes))
-        cSlots = .allocate(capacity: max(count, 1))
-        cSlots.initialize(repeating: kpid_slot(), count: max(count, 1))
+        kpid_decoder_set_fast_path(created, flatFastPath ? 1 : 0)
         fieldSlots = .allocate(capacity: max(count, 1))
         fieldSlots.initialize(repeating: .absent, count: max(count, 1))
+        sharedSlots = Self.slotsShareLayout
+        if sharedSlots {
+            // Only the C side writes through this pointer; Swift reads the memory as FieldValue.
+            cSlots = UnsafeMutableRawPointer(fieldSlots).assumingMemoryBound(to: kpid_slot.self)
+        } else {
+            cSlots = .allocate(capacity: max(count, 1))
+            cSlots.initialize(repeating: kpid_slot(), count: max(count, 1))
+        }
         info = .allocate(capacity: 1)
         info.initialize(to: kpid_doc_info())
     }
 
     deinit {
         kpid_decoder_free(handle)
-        cSlots.deallocate()
+        if !sharedSlots { cSlots.deallocate() }
         fieldSlots.deallocate()
         info.deallocate()
     }
@@ -149,7 +168,22 @@ public final class EventDecoder {
     public func load(_ payload: UnsafeRawBufferPointer) {
         let rc = kpid_decoder_load(handle, payload.baseAddress, payload.count)
         precondition(rc == KPID_OK, "EventDecoder: out of memory loading a \(payload.count)-byte payload")
-        payloadBase = kpid_decoder_payload(handle)
+        rewound()
+    }
+
+    /// Like ``load(_:)`` but without the copy: the decoder reads `payload` in place, so the caller
+    /// must keep those bytes valid and unchanged until the next load or the decoder's deinit;
+    /// slot strings and ``currentLine`` may point into them. Plain flat lines are decoded in
+    /// place; from the first line that needs simdjson on (and for the last lines of the payload),
+    /// the rest is copied into the decoder's padded buffer. Same results as ``load(_:)``.
+    /// Allocates only when the payload is larger than any loaded before.
+    public func load(borrowing payload: UnsafeRawBufferPointer) {
+        let rc = kpid_decoder_load_borrowed(handle, payload.baseAddress, payload.count)
+        precondition(rc == KPID_OK, "EventDecoder: out of memory reserving for a \(payload.count)-byte payload")
+        rewound()
+    }
+
+    private func rewound() {
         info.pointee = kpid_doc_info()
         for i in 0..<count { fieldSlots[i] = .absent }
     }
@@ -157,19 +191,23 @@ public final class EventDecoder {
     /// Decodes the next document. After `.event`, ``slots`` hold its fields; after `.error`,
     /// slot contents are unspecified but ``currentLine`` holds the rejected bytes.
     ///
-    /// Cost: one simdjson parse of the line plus a conversion of the slots; no allocation (see the
+    /// Cost: one scan (plain flat lines) or one simdjson parse of the line; the C side writes the
+    /// slots in place (see ``slotsShareLayout``); no allocation (see the
     /// type's documentation for the buffer-growth exception). Invalidates the views of the
     /// previous call.
     public func next() -> DecodeStep {
         let rc = kpid_decoder_next(handle, cSlots, info)
         if rc == KPID_EVENT {
-            for i in 0..<count {
-                let c = cSlots[i]
-                fieldSlots[i] = FieldValue(
-                    kind: FieldValue.Kind(rawValue: c.kind) ?? .absent,
-                    number: c.number,
-                    string: UnsafeRawBufferPointer(start: c.string, count: c.length)
-                )
+            if !sharedSlots {
+                for i in 0..<count {
+                    let c = cSlots[i]
+                    let n = c.string.map { c.string_end - $0 } ?? 0
+                    fieldSlots[i] = FieldValue(
+                        kind: FieldValue.Kind(rawValue: c.kind) ?? .absent,
+                        number: c.number,
+                        string: UnsafeRawBufferPointer(start: c.string, count: n)
+                    )
+                }
             }
             return .event
         }
@@ -208,10 +246,41 @@ public final class EventDecoder {
     /// ``load(_:)`` or the decoder's deinit). Free to read.
     public var currentLine: UnsafeRawBufferPointer {
         let info = self.info.pointee
-        guard let payloadBase, info.length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: payloadBase + info.offset, count: info.length)
+        guard let line = info.line, info.length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: line, count: info.length)
     }
 
     /// Byte offset of ``currentLine`` in the loaded payload.
     public var currentOffset: Int { info.pointee.offset }
+
+    /// Lines decoded by the flat fast path so far (the rest went through simdjson).
+    var flatLineCount: Int { kpid_decoder_flat_line_count(handle) }
+
+    /// Whether the C decoder can write ``FieldValue``s directly: `kpid_slot` is declared as
+    /// (kind, number, start, end), which is how Swift lays out `FieldValue` (kind, number,
+    /// `UnsafeRawBufferPointer`) today; checked once at run time, with a conversion per event as
+    /// the fallback should a compiler ever lay them out differently.
+    static let slotsShareLayout: Bool = {
+        typealias F = MemoryLayout<FieldValue>
+        typealias C = MemoryLayout<kpid_slot>
+        guard F.size == C.size, F.stride == C.stride, F.alignment == C.alignment,
+              F.offset(of: \.kind) == C.offset(of: \.kind), F.offset(of: \.number) == C.offset(of: \.number),
+              F.offset(of: \.string) == C.offset(of: \.string),
+              MemoryLayout<FieldValue.Kind>.size == 1
+        else { return false }
+        let kinds: [(FieldValue.Kind, Int32)] = [
+            (.absent, KPID_KIND_ABSENT), (.null, KPID_KIND_NULL), (.bool, KPID_KIND_BOOL),
+            (.number, KPID_KIND_NUMBER), (.string, KPID_KIND_STRING),
+        ]
+        for (k, c) in kinds where unsafeBitCast(k, to: UInt8.self) != UInt8(c) { return false }
+        // A string slot read as a FieldValue must give the same start, count and number.
+        let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 5)
+        defer { bytes.deallocate() }
+        var probe = kpid_slot(kind: UInt8(KPID_KIND_STRING), number: 2.5, string: bytes, string_end: bytes + 5)
+        let f = withUnsafeBytes(of: &probe) { $0.load(as: FieldValue.self) }
+        var absent = kpid_slot()
+        let a = withUnsafeBytes(of: &absent) { $0.load(as: FieldValue.self) }
+        return f.kind == .string && f.number == 2.5 && f.string.baseAddress == UnsafeRawPointer(bytes)
+            && f.string.count == 5 && a.kind == .absent && a.string.count == 0 && a.string.baseAddress == nil
+    }()
 }

@@ -8,7 +8,12 @@ import KPICore
 public struct IngestCounters: Sendable {
     /// Events received, per source and per event type (the last type slot is "other": types no
     /// metric reads).
-    public private(set) var received: [[Int64]]
+    public var received: [[Int64]] {
+        (0..<messages.count).map { s in Array(receivedFlat[(s * typeSlots)..<((s + 1) * typeSlots)]) }
+    }
+    /// `received`, flat (source-major), so the hot path increments one array.
+    private var receivedFlat: [Int64]
+    private let typeSlots: Int
     /// Rejects per source and reason (``RejectReason`` order).
     public private(set) var rejects: [[Int64]]
     /// Events without `ts`, stamped with the receive time.
@@ -19,12 +24,16 @@ public struct IngestCounters: Sendable {
     private var reported: IngestCountersSnapshot?
 
     init(sources: Int, types: Int) {
-        received = Array(repeating: Array(repeating: 0, count: types + 1), count: sources)
+        typeSlots = types + 1
+        receivedFlat = Array(repeating: 0, count: sources * (types + 1))
         rejects = Array(repeating: Array(repeating: 0, count: RejectReason.allCases.count), count: sources)
         messages = Array(repeating: 0, count: sources)
     }
 
-    @inline(__always) mutating func countReceived(source: Int, type: Int) { received[source][type] &+= 1 }
+    @inline(__always) mutating func countReceived(source: Int, type: Int) {
+        precondition(type >= 0 && type < typeSlots, "event type \(type) out of range")
+        receivedFlat[source * typeSlots + type] &+= 1
+    }
     @inline(__always) mutating func countReject(source: Int, reason: RejectReason) { rejects[source][reason.ordinal] &+= 1 }
     @inline(__always) mutating func countMessage(source: Int) { messages[source] &+= 1 }
     @inline(__always) mutating func countTimestampMissing() { timestampMissing &+= 1 }
@@ -35,7 +44,7 @@ public struct IngestCounters: Sendable {
     }
 
     /// Total events received over all sources and types.
-    public var receivedTotal: Int64 { received.reduce(0) { $0 + $1.reduce(0, +) } }
+    public var receivedTotal: Int64 { receivedFlat.reduce(0, +) }
 }
 
 struct IngestCountersSnapshot: Sendable {

@@ -7,8 +7,9 @@ import KPICore
 /// keeps a bounded sample of rejected inputs until the next flush. Per event it allocates nothing
 /// (the decoder reuses its buffers, the engine allocates only for new windows and label sets).
 ///
-/// Time: event time comes from `ts`; the injected clock only stamps events that have none and
-/// bounds how far in the future an event may be. One pipeline belongs to one thread.
+/// Time: event time comes from `ts`; the injected clock, read once per message (its receive
+/// time), only stamps events that have none and bounds how far in the future an event may be.
+/// One pipeline belongs to one thread.
 public final class IngestPipeline: @unchecked Sendable {
     public let engine: WindowEngine
     public let config: KpidConfig
@@ -110,9 +111,12 @@ public final class IngestPipeline: @unchecked Sendable {
             reject(.emptyFrame, source: source, bytes: topic ?? payload, detail: "empty payload frame")
             return
         }
-        decoder.load(payload)
+        // In place: the frame stays valid until this call returns, and samples copy what they keep.
+        decoder.load(borrowing: payload)
         var events = 0
         let limit = config.limits.maxEventsPerFrame
+        // The receive time of the message: stamps events without `ts` and bounds `max_future`.
+        let now = clock.nowMillis()
         while true {
             switch decoder.next() {
             case .end:
@@ -126,13 +130,13 @@ public final class IngestPipeline: @unchecked Sendable {
                            detail: "more than \(limit) events in one frame; the rest of the frame was dropped")
                     return
                 }
-                handleEvent(topic: topic, source: source)
+                handleEvent(topic: topic, source: source, now: now)
             }
         }
     }
 
     @inline(__always)
-    private func handleEvent(topic: UnsafeRawBufferPointer?, source: Int) {
+    private func handleEvent(topic: UnsafeRawBufferPointer?, source: Int, now: EpochMillis) {
         let slots = decoder.slots
         if srcSlot >= 0 { sequences.record(src: slots[srcSlot], seq: slots[seqSlot]) }
         // The event type: the `type` field, else the topic frame.
@@ -165,7 +169,6 @@ public final class IngestPipeline: @unchecked Sendable {
 
         // Event time.
         let tsField = slots[FieldCatalog.timestampSlot]
-        let now = clock.nowMillis()
         let ts: EpochMillis
         switch tsField.kind {
         case .number:

@@ -1,0 +1,52 @@
+import Foundation
+import KPIConfig
+import KPICore
+
+/// The replayed workload of the in-process benchmarks and of the profiling driver: ~300-byte
+/// events in the shape the shipped config documents (clicks and API requests, half each),
+/// seeded for repeatability, packed into NDJSON payloads.
+public enum Workload {
+    /// Events per replay of ``payloads(events:perMessage:)``'s default.
+    public static let eventsPerRun = 100_000
+    /// NDJSON lines per payload (message).
+    public static let eventsPerMessage = 100
+
+    /// `events` seeded events as NDJSON payloads of `perMessage` lines each.
+    public static func payloads(events: Int = eventsPerRun, perMessage: Int = eventsPerMessage) -> [[UInt8]] {
+        var rng = SplitMix64(seed: 42)
+        func next() -> UInt64 { rng.next() }
+        let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite", "technoworld"]
+        let routes = ["/api/search", "/api/listing/:id", "/api/build", "/api/retailers", "/health"]
+        let base: Int64 = 1_763_856_000_000 // 2025-11-23T00:00:00Z
+        var payloads: [[UInt8]] = []
+        var lines: [String] = []
+        for i in 0..<events {
+            let ts = base + Int64(i) * 20 // 100k events over ~33 minutes
+            if next() % 2 == 0 {
+                let r = retailers[Int(next() % UInt64(retailers.count))]
+                lines.append(#"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#)
+            } else {
+                let route = routes[Int(next() % UInt64(routes.count))]
+                let status = next() % 100 < 2 ? 503 : 200
+                lines.append(#"{"type":"http.request","ts":\#(ts),"route":"\#(route)","status":\#(status),"tenant":"t\#(next() % 20)","duration_ms":\#(Double(next() % 90_000) / 100),"method":"GET","host":"api-\#(next() % 8).internal","bytes_out":\#(next() % 100_000),"trace_id":"\#(String(next(), radix: 16))"}"#)
+            }
+            if lines.count == perMessage {
+                payloads.append(Array(lines.joined(separator: "\n").utf8))
+                lines.removeAll()
+            }
+        }
+        if !lines.isEmpty { payloads.append(Array(lines.joined(separator: "\n").utf8)) }
+        return payloads
+    }
+
+    /// The shipped `conf/kpid.toml`, loaded from the repository this file belongs to.
+    public static func shippedConfig() -> KpidConfig {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { dir.deleteLastPathComponent() }
+        let path = dir.appendingPathComponent("conf/kpid.toml").path
+        do { return try ConfigLoader.load(contentsOf: path) } catch { fatalError("cannot load \(path): \(error)") }
+    }
+
+    /// A clock just after the workload's events, so that none is "in the future".
+    public static let clockMillis: EpochMillis = 1_763_900_000_000
+}
