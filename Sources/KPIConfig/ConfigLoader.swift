@@ -56,7 +56,7 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics", "publishers"]
+    static let root = ["kpid", "storage", "limits", "sources", "pipelines", "metrics", "publishers", "alerting", "receivers", "alerts"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "reject_sample_bytes"]
@@ -225,6 +225,8 @@ struct ConfigCompiler {
             }
             checkFieldTypes(uses: uses, metrics: compiled)
         }
+
+        alerting(root, into: &config)
 
         return config
     }
@@ -657,6 +659,8 @@ struct ConfigCompiler {
         if prefix.hasPrefix("sources[") { return "[[sources]]" }
         if prefix.hasPrefix("metrics[") { return "[[metrics]]" }
         if prefix.hasPrefix("pipelines[") { return "[[pipelines]]" }
+        if prefix.hasPrefix("alerts[") { return "[[alerts]]" }
+        if prefix.hasPrefix("receivers[") { return "[[receivers]]" }
         return "[\(prefix)]"
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KPIConfig
 import KPICore
+import KPINotify
 import KPIPipeline
 import KPIStore
 import Logging
@@ -23,6 +24,9 @@ public final class Daemon: Sendable {
     let logger: Logger
     /// systemd's notify socket, from the environment (a no-op outside systemd).
     public let notifier: SystemdNotifier
+    /// Alert evaluation and the outbox delivery service (nil without rules and receivers).
+    let alerts: AlertRunner?
+    let delivery: OutboxDelivery?
 
     /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
     public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
@@ -51,7 +55,17 @@ public final class Daemon: Sendable {
             zap?.stop()
             throw error
         }
-        let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger)
+        // Alerting: rules evaluated after each flush, notifications drained from the outbox.
+        if !config.alertRules.isEmpty || !config.receivers.isEmpty {
+            let senders = try OutboxDelivery.senders(for: config.receivers)
+            delivery = OutboxDelivery(store: store, senders: senders, config: config.alerting, clock: clock, logger: logger)
+            alerts = try AlertRunner(config: config, store: store, delivery: delivery, logger: logger)
+        } else {
+            delivery = nil
+            alerts = nil
+        }
+        let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
+                                 alerts: alerts)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier)
     }
@@ -62,7 +76,8 @@ public final class Daemon: Sendable {
         notifier.ready(status: "receiving on \(config.sources.count) source(s)")
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: IngestService(loop: loop))],
+                services: [.init(service: IngestService(loop: loop))]
+                    + (delivery.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

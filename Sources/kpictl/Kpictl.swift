@@ -7,6 +7,7 @@ struct Kpictl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kpictl",
         abstract: "Publish events to kpid, query its SQLite aggregates, and check configs.",
-        subcommands: [PublishCommand.self, SimulateCommand.self, QueryCommand.self, CheckConfigCommand.self, SinkCommand.self, KeygenCommand.self]
+        subcommands: [PublishCommand.self, SimulateCommand.self, QueryCommand.self, CheckConfigCommand.self, SinkCommand.self, KeygenCommand.self,
+                      AlertsCommand.self, NotifyTestCommand.self]
     )
 }

@@ -16,9 +16,12 @@ public final class FlushWriter: @unchecked Sendable {
     private var writes = 0
     /// Flushes that failed at least once (read on the writer queue).
     public private(set) var failures = 0
+    /// Alert evaluation after each flush (nil without alert rules).
+    let alerts: AlertRunner?
 
-    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger) {
+    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, alerts: AlertRunner? = nil) {
         self.store = store
+        self.alerts = alerts
         self.rejectsPerReason = rejectsPerReason
         self.logger = logger
     }
@@ -27,7 +30,9 @@ public final class FlushWriter: @unchecked Sendable {
     public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis) {
         let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
                                 qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
-        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty { return }
+        // With alert rules every flush is evaluated, empty or not: time passes for `for`,
+        // `keep_firing_for`, `absent_for` and the group timers.
+        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && alerts == nil { return }
         queue.async { self.write(f) }
     }
 
@@ -38,7 +43,9 @@ public final class FlushWriter: @unchecked Sendable {
         }
     }
 
-    private func write(_ f: KPIStore.Flush) {
+    private func write(_ flush: KPIStore.Flush) {
+        var f = flush
+        f.alerts = alerts?.step(f.batch, now: f.now)
         retryFailed()
         guard failed.isEmpty else {
             failed.append(f)
@@ -46,6 +53,7 @@ public final class FlushWriter: @unchecked Sendable {
         }
         do {
             try store.write(f)
+            if let a = f.alerts { alerts?.committed(a) }
             writes += 1
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
@@ -61,6 +69,7 @@ public final class FlushWriter: @unchecked Sendable {
         while let first = failed.first {
             do {
                 try store.write(first)
+                if let a = first.alerts { alerts?.committed(a) }
                 failed.removeFirst()
             } catch {
                 return
