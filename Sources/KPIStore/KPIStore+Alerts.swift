@@ -97,6 +97,13 @@ extension KPIStore {
             let delete = try db.cachedStatement(sql: "DELETE FROM alert_state WHERE rule = ? AND series = ?")
             for d in c.deletions { try delete.execute(arguments: [d.rule, d.seriesLabels]) }
         }
+        if !c.seen.isEmpty {
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO alert_series_seen (metric, period, series, last_seen) VALUES (?, ?, ?, ?)
+                ON CONFLICT (metric, period, series) DO UPDATE SET last_seen = excluded.last_seen
+                """)
+            for x in c.seen { try upsert.execute(arguments: [x.metric, x.period, x.seriesLabels, x.lastSeen]) }
+        }
         for a in c.fired {
             try db.execute(sql: """
                 INSERT INTO alerts (rule, series, labels, fingerprint, state, value, started_at) VALUES (?, ?, ?, ?, 'firing', ?, ?)
@@ -139,7 +146,8 @@ extension KPIStore {
     }
 
     /// The persisted alert instances and notification log, for a restart.
-    public func loadAlertState() throws -> (instances: [AlertInstance], log: [String: NotificationLogEntry]) {
+    public func loadAlertState() throws -> (instances: [AlertInstance], log: [String: NotificationLogEntry],
+                                            seen: [(metric: String, period: String, seriesLabels: String, lastSeen: EpochMillis)]) {
         try pool.read { db in
             var instances: [AlertInstance] = []
             for row in try Row.fetchAll(db, sql: "SELECT * FROM alert_state") {
@@ -163,7 +171,11 @@ extension KPIStore {
                 func set(_ s: String) -> Set<String> { Set(s.split(separator: "\n").map(String.init)) }
                 log[row["id"]] = NotificationLogEntry(firing: set(row["firing"]), resolved: set(row["resolved"]), sentAt: row["sent_at"])
             }
-            return (instances, log)
+            let seen = try Row.fetchAll(db, sql: "SELECT * FROM alert_series_seen").map {
+                (metric: $0["metric"] as String, period: $0["period"] as String, seriesLabels: $0["series"] as String,
+                 lastSeen: $0["last_seen"] as EpochMillis)
+            }
+            return (instances, log, seen)
         }
     }
 

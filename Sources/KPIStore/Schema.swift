@@ -95,6 +95,14 @@ enum Schema {
                 );
                 CREATE INDEX alerts_open ON alerts (rule, series, resolved_at);
 
+                CREATE TABLE alert_series_seen (
+                    metric    TEXT    NOT NULL,
+                    period    TEXT    NOT NULL,
+                    series    TEXT    NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    PRIMARY KEY (metric, period, series)
+                ) WITHOUT ROWID;
+
                 CREATE TABLE alert_groups (
                     id       TEXT    PRIMARY KEY,
                     firing   TEXT    NOT NULL,

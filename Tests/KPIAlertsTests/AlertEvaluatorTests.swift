@@ -56,6 +56,17 @@ final class AlertEvaluatorTests: XCTestCase {
         XCTAssertEqual(back.resolved.count, 1)
     }
 
+    func testSilenceIsStillNoticedAfterARestartFromTheSavedLastSeen() {
+        let r = AlertRule(name: "scraper_silent", metric: "scrapes", period: "minute", condition: .absent(forMillis: 30 * min1))
+        let first = AlertEvaluator(rules: [r])
+        let c = first.evaluate(rows: [row("scrapes", ["retailer": "a"], value: 5, start: 0)], watermark: 0, now: 1_000)
+        XCTAssertEqual(c.seen.map(\.lastSeen), [1_000])
+        let second = AlertEvaluator(rules: [r])
+        second.restoreSeen(c.seen)
+        XCTAssertTrue(second.evaluate(rows: [], watermark: .min, now: 1_000 + 30 * min1 - 1).fired.isEmpty)
+        XCTAssertEqual(second.evaluate(rows: [], watermark: .min, now: 1_000 + 30 * min1).fired.count, 1)
+    }
+
     func testALabelSetThatNeverReportedIsNotAbsent() {
         let r = AlertRule(name: "silent", metric: "scrapes", period: "minute", matchers: [LabelMatcher(name: "retailer", value: "b")],
                           condition: .absent(forMillis: min1))

@@ -26,24 +26,39 @@ public final class AlertEvaluator {
     /// metric → period → index in ``watches``.
     private var watchIndex: [String: [String: Int]] = [:]
     private var watches: [Watch] = []
-    /// Per rule: its instances by series labels.
-    private(set) var instances: [[String: AlertInstance]]
+    /// Per rule: its instances by series id (an index into ``series``).
+    private(set) var instances: [[Int: AlertInstance]]
+    /// Every label set seen, per watch; ids are indices.
+    private var series: [Series] = []
     private var ruleIndex: [String: Int] = [:]
-    /// Per absent rule and series: the last `lastSeen` written to the store.
-    private var persistedSeen: [[String: EpochMillis]]
+    /// Per rule: its condition (a copy without references, for the per-row loop).
+    private let conditions: [AlertCondition]
+    /// Per `absent_for` rule: the ids of the series its matchers accept.
+    private var absentSeries: [[Int]]
 
-    /// The rules watching one (metric, period), and the label sets seen for it.
+    /// The rules watching one (metric, period), and the label sets seen for it (labels → series id).
     struct Watch {
+        var metric: String
+        var period: String
         var rules: [Int]
-        var series: [String: Series] = [:]
+        var series: [String: Int] = [:]
+        /// How stale a persisted `last_seen` may get: 1/20 of the shortest `absent_for` of its
+        /// rules (at least 1 s); nil when no rule of the watch is an `absent_for` rule.
+        var seenThrottle: Int64?
     }
 
     struct Series {
+        /// Canonical label JSON.
+        var key: String
         var labels: [String: String]
         /// Indices into ``Watch/rules`` of the rules whose matchers accept the labels.
         var matched: [Int]
         var windowStart: EpochMillis = .min
         var samples: Int64 = -1
+        /// Wall-clock time of the last row with new samples (`absent_for`), and of its last save.
+        var lastSeen: EpochMillis?
+        var persistedSeen: EpochMillis?
+        var watch: Int
     }
 
     /// What one evaluation changed, for the store (in the flush's transaction) and the dispatcher.
@@ -52,25 +67,34 @@ public final class AlertEvaluator {
         public var upserts: [AlertInstance] = []
         /// `(rule, seriesLabels)` to delete from `alert_state`.
         public var deletions: [(rule: String, seriesLabels: String)] = []
+        /// `(metric, period, series labels, last seen)` to save for `absent_for` rules.
+        public var seen: [(metric: String, period: String, seriesLabels: String, lastSeen: EpochMillis)] = []
         /// History: fired (insert) and resolved (close) alerts.
         public var fired: [AlertInstance] = []
         public var resolved: [AlertInstance] = []
         public init() {}
-        public var isEmpty: Bool { upserts.isEmpty && deletions.isEmpty && fired.isEmpty && resolved.isEmpty }
+        public var isEmpty: Bool { upserts.isEmpty && deletions.isEmpty && fired.isEmpty && resolved.isEmpty && seen.isEmpty }
     }
 
     public init(rules: [AlertRule], config: AlertingConfig = AlertingConfig()) {
         self.rules = rules
         self.config = config
         instances = Array(repeating: [:], count: rules.count)
-        persistedSeen = Array(repeating: [:], count: rules.count)
+        absentSeries = Array(repeating: [], count: rules.count)
+        conditions = rules.map(\.condition)
         for (i, r) in rules.enumerated() {
             ruleIndex[r.name] = i
-            if let w = watchIndex[r.metric]?[r.period] {
+            let w: Int
+            if let existing = watchIndex[r.metric]?[r.period] {
+                w = existing
                 watches[w].rules.append(i)
             } else {
-                watchIndex[r.metric, default: [:]][r.period] = watches.count
-                watches.append(Watch(rules: [i]))
+                w = watches.count
+                watchIndex[r.metric, default: [:]][r.period] = w
+                watches.append(Watch(metric: r.metric, period: r.period, rules: [i]))
+            }
+            if case .absent(let ms) = r.condition {
+                watches[w].seenThrottle = min(watches[w].seenThrottle ?? .max, max(1_000, ms / 20))
             }
         }
     }
@@ -86,14 +110,12 @@ public final class AlertEvaluator {
             if let series = CanonicalLabels.parse(a.seriesLabels) {
                 a.labels = alertLabels(rule, series: series, value: a.value, samples: a.samples)
             }
-            instances[r][a.seriesLabels] = a
-            if rule.condition.isAbsent, let seen = a.lastSeen {
-                persistedSeen[r][a.seriesLabels] = seen
-                if let w = watchIndex[rule.metric]?[rule.period], watches[w].series[a.seriesLabels] == nil,
-                   let labels = CanonicalLabels.parse(a.seriesLabels) {
-                    watches[w].series[a.seriesLabels] = Series(labels: labels, matched: matchedRules(w, labels))
-                }
+            guard let w = watchIndex[rule.metric]?[rule.period], let id = seriesID(w, a.seriesLabels) else {
+                stale.append((a.rule, a.seriesLabels))
+                continue
             }
+            instances[r][id] = a
+            if rule.condition.isAbsent, let seen = a.lastSeen, series[id].lastSeen == nil { series[id].lastSeen = seen }
         }
         return stale
     }
@@ -109,12 +131,36 @@ public final class AlertEvaluator {
 
     /// The instance of `rule` for `seriesLabels`, if any.
     public func instance(rule: String, seriesLabels: String) -> AlertInstance? {
-        guard let r = ruleIndex[rule] else { return nil }
-        return instances[r][seriesLabels]
+        guard let r = ruleIndex[rule], let w = watchIndex[rules[r].metric]?[rules[r].period],
+              let id = watches[w].series[seriesLabels] else { return nil }
+        return instances[r][id]
     }
 
     /// The rule named `name`.
     public func rule(named name: String) -> AlertRule? { ruleIndex[name].map { rules[$0] } }
+
+    /// The id of `labels` in watch `w`, created (labels parsed, rules matched) on first sight;
+    /// nil when the labels are not canonical label JSON.
+    private func seriesID(_ w: Int, _ labels: String) -> Int? {
+        if let id = watches[w].series[labels] { return id }
+        guard let parsed = CanonicalLabels.parse(labels) else { return nil }
+        let id = series.count
+        let matched = matchedRules(w, parsed)
+        series.append(Series(key: labels, labels: parsed, matched: matched, watch: w))
+        watches[w].series[labels] = id
+        for k in matched where conditions[watches[w].rules[k]].isAbsent { absentSeries[watches[w].rules[k]].append(id) }
+        return id
+    }
+
+    /// Loads the `last_seen` times saved by an earlier run (`absent_for` rules).
+    public func restoreSeen(_ saved: [(metric: String, period: String, seriesLabels: String, lastSeen: EpochMillis)]) {
+        for s in saved {
+            guard let w = watchIndex[s.metric]?[s.period], watches[w].seenThrottle != nil,
+                  let id = seriesID(w, s.seriesLabels) else { continue }
+            series[id].lastSeen = max(series[id].lastSeen ?? .min, s.lastSeen)
+            series[id].persistedSeen = series[id].lastSeen
+        }
+    }
 
     private func matchedRules(_ w: Int, _ labels: [String: String]) -> [Int] {
         var m: [Int] = []
@@ -155,97 +201,94 @@ public final class AlertEvaluator {
     /// the wall clock.
     public func evaluate(rows: [AggregateRow], watermark: EpochMillis, now: EpochMillis) -> Changes {
         var changes = Changes()
-        var touched: [Set<String>] = Array(repeating: [], count: rules.count)
+        var touched: [Set<Int>] = Array(repeating: [], count: rules.count)
         for row in rows {
-            guard let w = watchIndex[row.metric]?[row.period] else { continue }
-            var isNewData = false
-            if watches[w].series[row.labels] == nil {
-                guard let labels = CanonicalLabels.parse(row.labels) else { continue }
-                watches[w].series[row.labels] = Series(labels: labels, matched: matchedRules(w, labels))
-            }
-            let series: Series
-            do {
-                var s = watches[w].series[row.labels]!
-                if row.windowStart > s.windowStart || (row.windowStart == s.windowStart && row.samples != s.samples) {
-                    isNewData = row.samples > 0
-                    s.windowStart = max(s.windowStart, row.windowStart)
-                    s.samples = row.samples
-                    watches[w].series[row.labels] = s
-                }
-                series = s
-            }
-            for k in series.matched {
-                let r = watches[w].rules[k]
-                let rule = rules[r]
-                switch rule.condition {
-                case .absent:
-                    guard isNewData else { continue }
-                    var a = instances[r][row.labels]
-                        ?? AlertInstance(rule: rule.name, seriesLabels: row.labels,
-                                         labels: alertLabels(rule, series: series.labels, value: nil, samples: 0))
-                    a.lastSeen = now
-                    a.value = row.value
-                    a.samples = row.samples
-                    instances[r][row.labels] = a
-                    let persisted = persistedSeen[r][row.labels]
-                    if persisted == nil || now &- persisted! >= max(1_000, absentMillis(rule) / 20) {
-                        persistedSeen[r][row.labels] = now
-                        changes.upserts.append(a)
+            guard let w = watchIndex[row.metric]?[row.period], let id = seriesID(w, row.labels) else { continue }
+            if row.windowStart > series[id].windowStart
+                || (row.windowStart == series[id].windowStart && row.samples != series[id].samples) {
+                series[id].windowStart = row.windowStart
+                series[id].samples = row.samples
+                if row.samples > 0, let throttle = watches[w].seenThrottle {
+                    series[id].lastSeen = now
+                    if series[id].persistedSeen.map({ now &- $0 >= throttle }) ?? true {
+                        series[id].persistedSeen = now
+                        changes.seen.append((row.metric, row.period, row.labels, now))
                     }
+                }
+            }
+            for k in series[id].matched {
+                let r = watches[w].rules[k]
+                switch conditions[r] {
+                case .absent:
+                    continue // stepped below, from the series' lastSeen
                 case .threshold(let op, let threshold):
-                    let existing = instances[r][row.labels]
-                    if let e = existing, row.windowStart < e.windowStart { continue }
                     let holds = row.value.map { op.holds($0, threshold) } ?? false
+                    // Fast path: most label sets of most rules are inactive and stay so.
+                    if !holds && instances[r].isEmpty { continue }
+                    let existing = instances[r][id]
                     if existing == nil && !holds { continue }
-                    var a = existing ?? AlertInstance(rule: rule.name, seriesLabels: row.labels,
-                                                      labels: alertLabels(rule, series: series.labels, value: row.value,
+                    if let e = existing, row.windowStart < e.windowStart { continue }
+                    var a = existing ?? AlertInstance(rule: rules[r].name, seriesLabels: row.labels,
+                                                      labels: alertLabels(rules[r], series: series[id].labels, value: row.value,
                                                                           samples: row.samples))
                     a.value = row.value
                     a.samples = row.samples
                     a.windowStart = row.windowStart
                     a.windowEnd = row.windowEnd
                     a.windowFinal = row.isFinal
-                    touched[r].insert(row.labels)
-                    let t = AlertStateMachine.step(&a, holds: holds, now: watermark, forMillis: rule.forMillis,
-                                                   keepFiringForMillis: rule.keepFiringForMillis)
-                    store(&a, rule: r, transition: t, changes: &changes, alwaysSave: existing == nil || a != existing!)
+                    touched[r].insert(id)
+                    let t = AlertStateMachine.step(&a, holds: holds, now: watermark, forMillis: rules[r].forMillis,
+                                                   keepFiringForMillis: rules[r].keepFiringForMillis)
+                    store(&a, id: id, rule: r, transition: t, changes: &changes, alwaysSave: existing == nil || a != existing!)
                 }
             }
         }
-        // Time passes for every instance without a row in this flush.
+        // Time passes for every instance without a row in this flush. Changed instances are
+        // collected first and stored after the walk: writing into the dictionary being iterated
+        // would copy it once per write.
+        var stepped: [(id: Int, a: AlertInstance, t: AlertStateMachine.Transition, changed: Bool)] = []
         for (r, rule) in rules.enumerated() {
+            stepped.removeAll(keepingCapacity: true)
+            let clock: EpochMillis
             switch rule.condition {
             case .threshold(let op, let threshold):
                 guard watermark != .min else { continue }
-                for (key, var a) in instances[r] where !touched[r].contains(key) {
+                clock = watermark
+                for (id, var a) in instances[r] where !touched[r].contains(id) {
                     let current = a.windowEnd > watermark ? a.value : nil
                     let holds = current.map { op.holds($0, threshold) } ?? false
                     let before = a
                     let t = AlertStateMachine.step(&a, holds: holds, now: watermark, forMillis: rule.forMillis,
                                                    keepFiringForMillis: rule.keepFiringForMillis)
-                    store(&a, rule: r, transition: t, changes: &changes, alwaysSave: a != before, clock: watermark)
+                    let changed = a != before
+                    if changed || a.phase == .resolved { stepped.append((id, a, t, changed)) }
                 }
             case .absent(let absentFor):
-                for (_, var a) in instances[r] {
-                    let holds = a.lastSeen.map { now &- $0 >= absentFor } ?? false
-                    let before = a
+                clock = now
+                for id in absentSeries[r] {
+                    guard let seen = series[id].lastSeen else { continue }
+                    let holds = now &- seen >= absentFor
+                    let existing = instances[r][id]
+                    if !holds && (existing == nil || existing!.phase == .inactive) { continue }
+                    var a = existing ?? AlertInstance(rule: rule.name, seriesLabels: series[id].key,
+                                                      labels: alertLabels(rule, series: series[id].labels, value: nil, samples: 0))
+                    a.lastSeen = seen
+                    a.samples = series[id].samples
                     let t = AlertStateMachine.step(&a, holds: holds, now: now, forMillis: rule.forMillis,
                                                    keepFiringForMillis: rule.keepFiringForMillis)
-                    if t != .none { a.value = nil }
-                    store(&a, rule: r, transition: t, changes: &changes, alwaysSave: t != .none && a != before, clock: now)
+                    let changed = existing == nil || a != existing!
+                    if changed || a.phase == .resolved { stepped.append((id, a, t, changed)) }
                 }
+            }
+            for var s in stepped {
+                store(&s.a, id: s.id, rule: r, transition: s.t, changes: &changes, alwaysSave: s.changed, clock: clock)
             }
         }
         return changes
     }
 
-    private func absentMillis(_ rule: AlertRule) -> Int64 {
-        if case .absent(let ms) = rule.condition { return ms }
-        return 0
-    }
-
     /// Keeps, saves or forgets `a` after a step.
-    private func store(_ a: inout AlertInstance, rule r: Int, transition: AlertStateMachine.Transition,
+    private func store(_ a: inout AlertInstance, id: Int, rule r: Int, transition: AlertStateMachine.Transition,
                        changes: inout Changes, alwaysSave: Bool, clock: EpochMillis? = nil) {
         let rule = rules[r]
         switch transition {
@@ -255,19 +298,12 @@ public final class AlertEvaluator {
         }
         let forgetResolved = a.phase == .resolved && clock != nil
             && clock! &- (a.resolvedAt ?? clock!) >= config.resolvedRetentionMillis
-        if !rule.condition.isAbsent && (a.phase == .inactive || forgetResolved) {
-            instances[r][a.seriesLabels] = nil
+        if a.phase == .inactive || forgetResolved {
+            instances[r][id] = nil
             changes.deletions.append((rule.name, a.seriesLabels))
             return
         }
-        if rule.condition.isAbsent && forgetResolved {
-            a.phase = .inactive
-            a.resolvedAt = nil
-            instances[r][a.seriesLabels] = a
-            changes.upserts.append(a)
-            return
-        }
-        instances[r][a.seriesLabels] = a
+        instances[r][id] = a
         if alwaysSave { changes.upserts.append(a) }
     }
 }

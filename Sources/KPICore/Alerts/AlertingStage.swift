@@ -24,8 +24,11 @@ public final class AlertingStage {
     }
 
     /// Restores persisted state; returns instances of rules no longer configured (to delete).
-    public func restore(instances: [AlertInstance], log: [String: NotificationLogEntry]) -> [(rule: String, seriesLabels: String)] {
+    public func restore(instances: [AlertInstance], log: [String: NotificationLogEntry],
+                        seen: [(metric: String, period: String, seriesLabels: String, lastSeen: EpochMillis)] = [])
+        -> [(rule: String, seriesLabels: String)] {
         dispatcher.restore(log: log)
+        evaluator.restoreSeen(seen)
         return evaluator.restore(instances)
     }
 

@@ -19,7 +19,7 @@ public final class AlertRunner: @unchecked Sendable {
         self.delivery = delivery
         stage = AlertingStage(rules: config.alertRules, receivers: config.receivers, config: config.alerting)
         let saved = try store.loadAlertState()
-        let stale = stage.restore(instances: saved.instances, log: saved.log)
+        let stale = stage.restore(instances: saved.instances, log: saved.log, seen: saved.seen)
         try store.deleteAlertState(stale)
         let active = saved.instances.filter { $0.phase == .firing || $0.phase == .pending }.count
         logger.info("alerting ready", metadata: ["rules": "\(config.alertRules.count)", "receivers": "\(config.receivers.count)",
