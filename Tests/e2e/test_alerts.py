@@ -151,6 +151,11 @@ class Publisher:
             self.sock.send(json.dumps({"type": "req", "ts": ts or int(time.time() * 1000), "tenant": tenant}).encode())
         return time.time()
 
+    def batch(self, tenant: str, n: int) -> None:
+        """n events in one NDJSON frame: they reach the same flush."""
+        ts = int(time.time() * 1000)
+        self.sock.send("\n".join(json.dumps({"type": "req", "ts": ts, "tenant": tenant}) for _ in range(n)).encode())
+
     def close(self):
         self.sock.close(linger=1000)
         self.ctx.term()
@@ -321,3 +326,74 @@ def test_kpictl_notify_test_sends_through_the_real_sender(kpid_factory, free_por
     bad = subprocess.run([kpictl_bin, "notify-test", "bad", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0 and "HTTP 400" in bad.stderr
+
+
+def test_absent_for_fires_on_wall_clock_silence_and_resolves_when_data_returns(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    text = config(zport, hook_receiver("hook", hook.port), rules="""
+[[alerts]]
+name = "tenant_silent"
+metric = "errors"
+absent_for = "2s"
+severity = "high"
+annotations = { summary = "no events from {{ labels.tenant }}" }
+""")
+    k = start(kpid_factory, text)
+    pub = Publisher(zport)
+    try:
+        mid_minute()
+        sent = pub.errors("t1", 1)
+        # No event-time progress at all from here on: only the wall clock moves.
+        [r] = wait_for(lambda: [x for x in hook.requests() if x["status"] == 200], 10, "the absent alert")
+        silence = r["t"] - sent
+        assert 2.0 <= silence <= 3.5, f"fired after {silence:.2f} s of silence"
+        body = json.loads(r["body"])
+        assert body["status"] == "firing"
+        assert body["alerts"][0]["labels"] == {"alertname": "tenant_silent", "severity": "high", "tenant": "t1"}
+        assert body["alerts"][0]["annotations"]["summary"] == "no events from t1"
+        pub.errors("t1", 1)   # data returns: a resolved notification (webhooks send_resolved by default)
+        wait_for(lambda: len(ok_keys(hook.requests())) == 2, 10, "the resolved notification")
+        resolved = json.loads(hook.requests()[-1]["body"])
+        assert resolved["status"] == "resolved"
+        assert resolved["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
+        history = k._query("SELECT state, started_at, resolved_at FROM alerts")
+        assert [h["state"] for h in history] == ["resolved"] and history[0]["resolved_at"]
+    finally:
+        pub.close()
+    k.stop()
+
+
+def test_a_firing_critical_inhibits_the_high_alert_of_the_same_tenant_only(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    text = config(zport, hook_receiver("hook", hook.port), rules="""
+[[alerts]]
+name = "errors_high"
+metric = "errors"
+condition = "value >= 3"
+severity = "high"
+
+[[alerts]]
+name = "errors_critical"
+metric = "errors"
+condition = "value >= 5"
+severity = "critical"
+""")
+    k = start(kpid_factory, text)
+    pub = Publisher(zport)
+    try:
+        mid_minute()
+        pub.batch("t1", 6)    # both rules hold for t1: the critical one mutes the high one
+        pub.errors("t2", 3)   # only the high rule holds for t2: not muted (other tenant)
+        wait_for(lambda: len(ok_keys(hook.requests())) >= 2, 10, "two notifications")
+        time.sleep(1.5)       # a group_interval later, still nothing for (errors_high, t1)
+        groups = sorted((json.loads(r["body"])["groupLabels"]["alertname"], json.loads(r["body"])["groupLabels"]["tenant"])
+                        for r in hook.requests() if r["status"] == 200)
+        assert groups == [("errors_critical", "t1"), ("errors_high", "t2")]
+        # Both t1 alerts fire in kpid's state; only the notification was muted.
+        firing = {(r["rule"], r["labels"]) for r in k._query("SELECT rule, series AS labels FROM alert_state WHERE state = 'firing'")}
+        assert ("errors_high", '{"tenant":"t1"}') in firing and ("errors_critical", '{"tenant":"t1"}') in firing
+    finally:
+        pub.close()
+    k.stop()
