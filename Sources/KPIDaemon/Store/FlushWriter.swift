@@ -47,6 +47,9 @@ public final class FlushWriter: @unchecked Sendable {
         var f = flush
         f.alerts = alerts?.step(f.batch, now: f.now)
         retryFailed()
+        // An empty flush that alerting had nothing to add to writes nothing.
+        if f.alerts == nil && f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualified.isEmpty
+            && f.qualifiedCutoffs.isEmpty { return }
         guard failed.isEmpty else {
             failed.append(f)
             return
