@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "KPIConfig", targets: ["KPIConfig"]),
         .library(name: "KPIStore", targets: ["KPIStore"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "KPINotify", targets: ["KPINotify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -38,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(name: "KPICore", swiftSettings: hotPathSettings),
@@ -57,10 +60,22 @@ let package = Package(
             name: "KPIStore",
             dependencies: ["KPICore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Notification adapters: webhook (AsyncHTTPClient, HMAC with swift-crypto), email
+        // (sendmail-compatible program), and the outbox delivery service.
+        .target(
+            name: "KPINotify",
+            dependencies: [
+                "KPICore", "KPIStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "KPIDaemon",
             dependencies: [
-                "KPICore", "KPIPipeline", "KPIConfig", "KPIStore", "ZeroMQ",
+                "KPICore", "KPIPipeline", "KPIConfig", "KPIStore", "ZeroMQ", "KPINotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -80,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "kpictl",
             dependencies: [
-                "KPICore", "KPIConfig", "KPIStore", "ZeroMQ", "KPIPipeline",
+                "KPICore", "KPIConfig", "KPIStore", "ZeroMQ", "KPIPipeline", "KPINotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,6 +103,7 @@ let package = Package(
         .testTarget(name: "KPIPipelineTests", dependencies: ["KPIPipeline", "KPICore", "KPIConfig"]),
         .testTarget(name: "KPIConfigTests", dependencies: ["KPIConfig", "KPICore"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "KPIAlertsTests", dependencies: ["KPICore", "KPIConfig", "KPIStore", "KPINotify"]),
         .testTarget(name: "KPIStoreTests", dependencies: ["KPIStore", "KPICore", .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v6],

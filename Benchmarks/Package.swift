@@ -63,5 +63,16 @@ let package = Package(
             ],
             path: "Benchmarks/Profile"
         ),
+        .executableTarget(
+            name: "Alerts",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KPIPipeline", package: "kpid"),
+                .product(name: "KPIConfig", package: "kpid"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/Alerts",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

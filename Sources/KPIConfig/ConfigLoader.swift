@@ -56,7 +56,8 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers"]
+    static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers",
+                       "alerting", "receivers", "alerts"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
                        "track_sequences"]
     static let storage = ["path", "reject_samples_per_reason"]
@@ -247,6 +248,8 @@ struct ConfigCompiler {
             }
             checkFieldTypes(uses: uses, metrics: compiled)
         }
+
+        alerting(root, into: &config)
 
         return config
     }
@@ -690,6 +693,8 @@ struct ConfigCompiler {
         if prefix.hasPrefix("sources[") { return "[[sources]]" }
         if prefix.hasPrefix("metrics[") { return "[[metrics]]" }
         if prefix.hasPrefix("pipelines[") { return "[[pipelines]]" }
+        if prefix.hasPrefix("alerts[") { return "[[alerts]]" }
+        if prefix.hasPrefix("receivers[") { return "[[receivers]]" }
         return "[\(prefix)]"
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KPIConfig
 import KPICore
+import KPINotify
 import KPIPipeline
 import KPIStore
 import Logging
@@ -26,6 +27,9 @@ public final class Daemon: Sendable {
     /// kpid's own metrics (`/metrics`) and liveness (`/healthz`).
     public let metrics: SelfMetrics
     public let health: DaemonHealth
+    /// Alert evaluation and the outbox delivery service (nil without rules and receivers).
+    let alerts: AlertRunner?
+    let delivery: OutboxDelivery?
 
     /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
     public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
@@ -56,8 +60,17 @@ public final class Daemon: Sendable {
         }
         metrics = SelfMetrics(databasePath: path)
         health = DaemonHealth(staleAfterMillis: max(10_000, 5 * config.flushIntervalMillis))
+        // Alerting: rules evaluated after each flush, notifications drained from the outbox.
+        if !config.alertRules.isEmpty || !config.receivers.isEmpty {
+            let senders = try OutboxDelivery.senders(for: config.receivers)
+            delivery = OutboxDelivery(store: store, senders: senders, config: config.alerting, clock: clock, logger: logger)
+            alerts = try AlertRunner(config: config, store: store, delivery: delivery, logger: logger)
+        } else {
+            delivery = nil
+            alerts = nil
+        }
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
-                                 metrics: metrics, health: health)
+                                 metrics: metrics, health: health, alerts: alerts)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
                           health: health)
@@ -83,7 +96,7 @@ public final class Daemon: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: services,
+                services: services + (delivery.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -59,6 +59,8 @@ public final class KPIStore: Sendable {
         public var qualified: [QualifiedEvent]
         /// Per pipeline: delete its logged events with `ts` before this.
         public var qualifiedCutoffs: [String: EpochMillis]
+        /// Alert state, history, notification log and outbox rows produced by this flush.
+        public var alerts: AlertWrite?
         public init(batch: FlushBatch, counters: [CounterDelta] = [], rejects: [RejectSample] = [], now: EpochMillis,
                     qualified: [QualifiedEvent] = [], qualifiedCutoffs: [String: EpochMillis] = [:]) {
             self.batch = batch
@@ -121,6 +123,7 @@ public final class KPIStore: Sendable {
             for (pipeline, cutoff) in flush.qualifiedCutoffs {
                 try db.execute(sql: "DELETE FROM qualified_events WHERE pipeline = ? AND ts_ms < ?", arguments: [pipeline, cutoff])
             }
+            if let alerts = flush.alerts { try Self.write(alerts, db: db, now: flush.now) }
         }
     }
 

@@ -60,6 +60,73 @@ enum Schema {
                 CREATE INDEX qualified_events_by_ts ON qualified_events (pipeline, ts_ms);
                 """)
         }
+        m.registerMigration("v3-alerts-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE alert_state (
+                    rule         TEXT    NOT NULL,
+                    series       TEXT    NOT NULL,
+                    state        TEXT    NOT NULL CHECK (state IN ('inactive', 'pending', 'firing', 'resolved')),
+                    labels       TEXT    NOT NULL,
+                    fingerprint  TEXT    NOT NULL,
+                    value        REAL,
+                    samples      INTEGER NOT NULL DEFAULT 0,
+                    window_start INTEGER,
+                    window_end   INTEGER,
+                    window_final INTEGER NOT NULL DEFAULT 0,
+                    active_at    INTEGER,
+                    fired_at     INTEGER,
+                    last_true_at INTEGER,
+                    resolved_at  INTEGER,
+                    last_seen    INTEGER,
+                    updated_at   TEXT    NOT NULL,
+                    PRIMARY KEY (rule, series)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE alerts (
+                    id          INTEGER PRIMARY KEY,
+                    rule        TEXT NOT NULL,
+                    series      TEXT NOT NULL,
+                    labels      TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    state       TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+                    value       REAL,
+                    started_at  TEXT NOT NULL,
+                    resolved_at TEXT
+                );
+                CREATE INDEX alerts_open ON alerts (rule, series, resolved_at);
+
+                CREATE TABLE alert_series_seen (
+                    metric    TEXT    NOT NULL,
+                    period    TEXT    NOT NULL,
+                    series    TEXT    NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    PRIMARY KEY (metric, period, series)
+                ) WITHOUT ROWID;
+
+                CREATE TABLE alert_groups (
+                    id       TEXT    PRIMARY KEY,
+                    firing   TEXT    NOT NULL,
+                    resolved TEXT    NOT NULL,
+                    sent_at  INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                CREATE TABLE outbox (
+                    id              INTEGER PRIMARY KEY,
+                    idempotency_key TEXT    NOT NULL UNIQUE,
+                    receiver        TEXT    NOT NULL,
+                    status          TEXT    NOT NULL DEFAULT 'pending'
+                                    CHECK (status IN ('pending', 'delivered', 'failed', 'expired')),
+                    payload         TEXT    NOT NULL,
+                    created_at      TEXT    NOT NULL,
+                    attempts        INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    expires_at      INTEGER NOT NULL,
+                    delivered_at    TEXT,
+                    last_error      TEXT
+                );
+                CREATE INDEX outbox_due ON outbox (status, receiver, next_attempt_at);
+                """)
+        }
         return m
     }
 }

@@ -8,6 +8,6 @@ struct Kpictl: ParsableCommand {
         commandName: "kpictl",
         abstract: "Publish events to kpid, query its SQLite aggregates, and check configs.",
         subcommands: [PublishCommand.self, SimulateCommand.self, QueryCommand.self, CheckConfigCommand.self, SinkCommand.self,
-                      KeygenCommand.self, BotCheckCommand.self]
+                      KeygenCommand.self, BotCheckCommand.self, AlertsCommand.self, NotifyTestCommand.self]
     )
 }

@@ -113,6 +113,32 @@ final class FlatFastPathTests: XCTestCase {
         }
     }
 
+    func testLimitsBiteTheSameOnBothPaths() {
+        // The fast path declines what a limit refuses, so simdjson reports the limit as the error;
+        // within the limits it still takes the line.
+        let limits = EventDecoder.Limits(maxFields: 3, maxFieldBytes: 4)
+        let fast = EventDecoder(fields: fields, limits: limits, flatFastPath: true)
+        let slow = EventDecoder(fields: fields, limits: limits, flatFastPath: false)
+        let cases: [(String, DecodeError?)] = [
+            (#"{"a":"abcd","b":1,"x":2}"#, nil),                  // at both limits
+            (#"{"a":"abcde"}"#, .fieldTooLong),                   // extracted string one byte over
+            (#"{"skip":"a long skipped value"}"#, nil),           // unextracted strings are not measured
+            (#"{"a":1,"b":2,"x":3,"y":4}"#, .tooManyFields),      // one field over
+        ]
+        for (line, error) in cases {
+            let payload = Array(line.utf8)
+            let a = exact(fast, payload)
+            XCTAssertEqual(a, exact(slow, payload), line)
+            if let error {
+                guard case .error(let e, _, _)? = a.first else { XCTFail("\(line): \(a)"); continue }
+                XCTAssertEqual(e, error, line)
+            } else {
+                guard case .event? = a.first else { XCTFail("\(line): \(a)"); continue }
+            }
+        }
+        XCTAssertEqual(fast.flatLineCount, 2, "the two lines within the limits take the fast path")
+    }
+
     func testNumbersAreBitIdenticalToSimdjson() {
         var rng = SplitMix64(seed: 7)
         var payload = ""

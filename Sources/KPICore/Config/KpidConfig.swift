@@ -26,6 +26,10 @@ public struct KpidConfig: Sendable, Equatable {
     /// What publishers without a `[[publishers]]` entry may send. The default
     /// (``effectiveUnlistedPublishers``) is `deny` once any entry exists, `allow` otherwise.
     public var unlistedPublishers: UnlistedPublisherPolicy?
+    /// Alert rules (`[[alerts]]`), receivers (`[[receivers]]`) and routing (`[alerting]`).
+    public var alertRules: [AlertRule] = []
+    public var receivers: [ReceiverConfig] = []
+    public var alerting = AlertingConfig()
 
     public init() {}
 

@@ -16,14 +16,18 @@ public final class FlushWriter: @unchecked Sendable {
     private var writes = 0
     /// Flushes that failed at least once (read on the writer queue).
     public private(set) var failures = 0
+    /// Alert evaluation after each flush (nil without alert rules).
+    let alerts: AlertRunner?
 
     private let metrics: SelfMetrics?
     private let health: DaemonHealth?
 
-    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil) {
+    public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
+                alerts: AlertRunner? = nil) {
         self.metrics = metrics
         self.health = health
         self.store = store
+        self.alerts = alerts
         self.rejectsPerReason = rejectsPerReason
         self.logger = logger
     }
@@ -32,7 +36,10 @@ public final class FlushWriter: @unchecked Sendable {
     public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0) {
         let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
                                 qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
-        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualifiedCutoffs.isEmpty {
+        // With alert rules every flush is evaluated, empty or not: time passes for `for`,
+        // `keep_firing_for`, `absent_for` and the group timers.
+        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualified.isEmpty && f.qualifiedCutoffs.isEmpty
+            && alerts == nil {
             // Nothing new, but a flush that failed earlier is retried now rather than with the next data.
             queue.async {
                 guard !self.failed.isEmpty else { return }
@@ -55,8 +62,13 @@ public final class FlushWriter: @unchecked Sendable {
         }
     }
 
-    private func write(_ f: KPIStore.Flush, openCells: Int) {
+    private func write(_ flush: KPIStore.Flush, openCells: Int) {
+        var f = flush
+        f.alerts = alerts?.step(f.batch, now: f.now)
         retryFailed()
+        // An empty flush that alerting had nothing to add to writes nothing.
+        if f.alerts == nil && f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualified.isEmpty
+            && f.qualifiedCutoffs.isEmpty { return }
         guard failed.isEmpty else {
             failed.append(f)
             return
@@ -65,6 +77,7 @@ public final class FlushWriter: @unchecked Sendable {
             let started = ContinuousClock.now
             try store.write(f)
             metrics?.wrote(duration: ContinuousClock.now - started, openCells: openCells, watermarkMillis: f.batch.watermark, at: f.now)
+            if let a = f.alerts { alerts?.committed(a) }
             writes += 1
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
@@ -81,6 +94,7 @@ public final class FlushWriter: @unchecked Sendable {
         while let first = failed.first {
             do {
                 try store.write(first)
+                if let a = first.alerts { alerts?.committed(a) }
                 failed.removeFirst()
             } catch {
                 return

@@ -1,0 +1,66 @@
+extension CanonicalLabels {
+    /// The labels of a canonical label JSON object (flat, string or null values; null reads as
+    /// ""), or nil when `json` is not such an object. Allocates the dictionary and its strings.
+    public static func parse(_ json: String) -> [String: String]? {
+        var out: [String: String] = [:]
+        let b = Array(json.utf8)
+        var i = 0
+        func skip() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x09 || b[i] == 0x0D { i += 1 } }
+        func string() -> String? {
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
+            i += 1
+            var bytes: [UInt8] = []
+            while i < b.count {
+                let c = b[i]
+                if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
+                if c == UInt8(ascii: "\\") {
+                    guard i + 1 < b.count else { return nil }
+                    let e = b[i + 1]
+                    i += 2
+                    switch e {
+                    case UInt8(ascii: "n"): bytes.append(0x0A)
+                    case UInt8(ascii: "r"): bytes.append(0x0D)
+                    case UInt8(ascii: "t"): bytes.append(0x09)
+                    case UInt8(ascii: "b"): bytes.append(0x08)
+                    case UInt8(ascii: "f"): bytes.append(0x0C)
+                    case UInt8(ascii: "u"):
+                        guard i + 4 <= b.count, let v = UInt32(String(decoding: b[i..<(i + 4)], as: UTF8.self), radix: 16),
+                              let s = Unicode.Scalar(v) else { return nil }
+                        bytes.append(contentsOf: Array(String(Character(s)).utf8))
+                        i += 4
+                    default: bytes.append(e)
+                    }
+                } else {
+                    bytes.append(c)
+                    i += 1
+                }
+            }
+            return nil
+        }
+        skip()
+        guard i < b.count, b[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        skip()
+        if i < b.count, b[i] == UInt8(ascii: "}") { return out }
+        while true {
+            skip()
+            guard let k = string() else { return nil }
+            skip()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
+            i += 1
+            skip()
+            if i + 4 <= b.count, b[i] == UInt8(ascii: "n"), b[i + 1] == UInt8(ascii: "u") {
+                i += 4
+                out[k] = ""
+            } else {
+                guard let v = string() else { return nil }
+                out[k] = v
+            }
+            skip()
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: ",") { i += 1; continue }
+            if b[i] == UInt8(ascii: "}") { return out }
+            return nil
+        }
+    }
+}
