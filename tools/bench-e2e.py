@@ -82,6 +82,8 @@ def run_kpid(bin_dir, msgs, n, tmp):
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{free_port()}"]')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5556"]', f'bind = ["{ep}"]')
+    # Relative paths in the config are relative to its file: point them back at conf/.
+    cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     path = os.path.join(tmp, "kpid.toml")
     open(path, "w").write(cfg)
     db = os.path.join(tmp, "bench.db")
@@ -90,6 +92,8 @@ def run_kpid(bin_dir, msgs, n, tmp):
     for line in p.stdout:
         if "kpid ready" in line:
             break
+    else:
+        sys.exit(f"kpid did not start (exit {p.wait()})")
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     s, t0 = publish(ep, msgs)
     deadline = time.monotonic() + 300
