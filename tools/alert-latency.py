@@ -5,12 +5,12 @@ request arriving, on the real kpid and a real HTTP server process (Tests/e2e/web
 The issue's target is at most 2 × flush_interval. For each flush interval given, one kpid runs
 with one rule (`value >= 3` per tenant and minute, group_wait 0); each round sends two events of
 a fresh tenant, waits, then the third (the crossing one) and times the webhook request that
-follows. Times are the publisher's clock after the send and the recorder's arrival time, on the
+follows, at a random phase of the flush timer. Times are the publisher's clock after the send and the recorder's arrival time, on the
 same machine.
 
     KPID_BIN=.build/debug/kpid python3 tools/alert-latency.py [--rounds 20] [--flush 1s,200ms]
 """
-import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, random, socket, statistics, subprocess, sys, tempfile, time
 
 import zmq
 
@@ -88,7 +88,9 @@ condition = "value >= 3"
             ev = json.dumps({"type": "req", "ts": ts, "tenant": tenant}).encode()
             s.send(ev)
             s.send(ev)
-            time.sleep(period * 1.5 + 0.05 * (i % 7))  # the two are flushed; vary the phase
+            # The two are flushed; then a random phase against the flush timer, so that the
+            # figures cover the whole range from just before a flush to just after one.
+            time.sleep(period * 1.5 + random.random() * period)
             seen = count(log)
             s.send(ev)
             crossed = time.time()
