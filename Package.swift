@@ -41,6 +41,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Direct SMTP receivers: a NIO client with STARTTLS (both already come with AsyncHTTPClient).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
     ],
     targets: [
         .target(name: "KPICore", swiftSettings: hotPathSettings),
@@ -61,12 +64,17 @@ let package = Package(
             dependencies: ["KPICore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Notification adapters: webhook (AsyncHTTPClient, HMAC with swift-crypto), email
-        // (sendmail-compatible program), and the outbox delivery service.
+        // (sendmail-compatible program, or direct SMTP over NIO + NIOSSL), and the outbox
+        // delivery service.
         .target(
             name: "KPINotify",
             dependencies: [
                 "KPICore", "KPIStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -12,7 +12,8 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 if [ "${1:-}" = "--test" ]; then
-  # msmtp: the sendmail-compatible program of the alert e2e tests.
+  # msmtp: the sendmail-compatible program of the alert e2e tests (cryptography, from
+  # requirements.txt, makes the private CA of the direct SMTP tests).
   for p in msmtp; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
       SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,5 +21,5 @@ if [ "${1:-}" = "--test" ]; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p"
     }
   done
-  python3 -c "import zmq, pytest, aiosmtpd" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
+  python3 -c "import zmq, pytest, aiosmtpd, cryptography" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
 fi

@@ -5,7 +5,9 @@ import TOMLKit
 extension ConfigKeys {
     static let alertRule = ["name", "metric", "period", "match", "match_not", "condition", "above", "below", "absent_for",
                             "for", "keep_firing_for", "severity", "labels", "annotations", "receivers"]
-    static let receiver = ["name", "kind", "url", "hmac_secret_file", "timeout", "send_resolved", "to", "from", "sendmail"]
+    static let receiver = ["name", "kind", "url", "hmac_secret_file", "timeout", "send_resolved", "to", "from", "sendmail",
+                           "smtp", "smtp_tls", "smtp_username", "smtp_password_file", "smtp_ca_file"]
+    static let smtpReceiver = ["smtp_tls", "smtp_username", "smtp_password_file", "smtp_ca_file"]
     static let alerting = ["group_by", "group_wait", "group_interval", "repeat_interval", "inhibit_severity", "inhibit_equal",
                            "outbox_expiry", "retry_initial", "retry_max", "resolved_retention", "external_url"]
 }
@@ -85,8 +87,9 @@ extension ConfigCompiler {
         }
         guard let kind else { return nil }
         var r = ReceiverConfig(name: name ?? "", kind: kind)
-        let allowed: Set<String> = kind == .webhook ? ["url", "hmac_secret_file", "timeout"] : ["to", "from", "sendmail"]
-        for key in ["url", "hmac_secret_file", "timeout", "to", "from", "sendmail"] where t[key] != nil && !allowed.contains(key) {
+        let allowed: Set<String> = kind == .webhook ? ["url", "hmac_secret_file", "timeout"]
+            : Set(["to", "from", "sendmail", "smtp", "timeout"] + ConfigKeys.smtpReceiver)
+        for key in ConfigKeys.receiver.dropFirst(2) where key != "send_resolved" && t[key] != nil && !allowed.contains(key) {
             fail("\(prefix).\(key)", "\(key) does not apply to a \(kind.rawValue) receiver"); ok = false
         }
         switch kind {
@@ -129,6 +132,12 @@ extension ConfigCompiler {
                 if argv.isEmpty { fail("\(prefix).sendmail", "must name a program"); ok = false } else { r.sendmail = argv }
             case .absent, .invalid: break
             }
+            switch smtp(t, prefix: prefix) {
+            case .value(let settings): r.smtp = settings
+            case .invalid: ok = false
+            case .absent: break
+            }
+            if r.smtp != nil, let ms = duration(t, "timeout", prefix: prefix, positive: true).value { r.timeoutMillis = ms }
         }
         switch t["send_resolved"] {
         case nil: break

@@ -60,17 +60,8 @@ extension ConfigCompiler {
     /// Reads one Z85 key file; a secret key file must not be accessible by group or others.
     mutating func keyFile(_ file: String, key: String, secret: Bool) -> String? {
         let what = secret ? "secret key" : "public key"
-        if secret {
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
-                  let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
-                fail(key, "cannot read the \(what) file \(file)", hint: "create it with kpictl keygen NAME --dir DIR")
-                return nil
-            }
-            if mode & 0o077 != 0 {
-                fail(key, "the \(what) file \(file) has mode \(String(format: "%04o", mode)); group and others must have no access",
-                     hint: "chmod 600 \(file)")
-                return nil
-            }
+        if secret, !isPrivateFile(file, key: key, what: what, missingHint: "create it with kpictl keygen NAME --dir DIR") {
+            return nil
         }
         guard let data = FileManager.default.contents(atPath: file) else {
             fail(key, "cannot read the \(what) file \(file)", hint: "create it with kpictl keygen NAME --dir DIR")

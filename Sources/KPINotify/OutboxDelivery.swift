@@ -2,6 +2,7 @@ import Foundation
 import KPICore
 import KPIStore
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -12,6 +13,9 @@ import Synchronization
 /// permanent failure (4xx) is marked failed, logged and counted; anything else is retried at
 /// `initial × 2^(attempts-1)` (capped at `max`) with ±20 % jitter, until `expires_at`, when the
 /// row is marked expired. Rows are read back from SQLite, so a restart resumes where it stopped.
+///
+/// Every attempt is counted in `kpid_notifications_total{receiver, outcome}` (swift-metrics;
+/// kpid serves it on `/metrics`), `outcome` one of `delivered`, `retry`, `failed`, `expired`.
 public final class OutboxDelivery: Service, Sendable {
     let store: KPIStore
     let senders: [String: any NotificationSender]
@@ -37,16 +41,24 @@ public final class OutboxDelivery: Service, Sendable {
         self.pollMillis = pollMillis
     }
 
-    /// Builds the sender of each receiver. Throws when a webhook's secret file cannot be read.
+    /// Builds the sender of each receiver: a webhook, direct SMTP (an email receiver with
+    /// `smtp`), or the sendmail program. Throws when a webhook's secret file, an SMTP password
+    /// file or an SMTP CA file cannot be used.
     public static func senders(for receivers: [ReceiverConfig]) throws -> [String: any NotificationSender] {
         var out: [String: any NotificationSender] = [:]
         for r in receivers {
-            switch r.kind {
-            case .webhook: out[r.name] = try WebhookSender(receiver: r)
-            case .email: out[r.name] = SendmailSender(receiver: r)
+            switch (r.kind, r.smtp) {
+            case (.webhook, _): out[r.name] = try WebhookSender(receiver: r)
+            case (.email, let smtp?): out[r.name] = try SMTPSender(receiver: r, settings: smtp)
+            case (.email, nil): out[r.name] = SendmailSender(receiver: r)
             }
         }
         return out
+    }
+
+    /// Counts one attempt's outcome (the metrics backend caches the counter by name and labels).
+    static func count(_ receiver: String, _ outcome: String) {
+        Counter(label: "kpid_notifications_total", dimensions: [("receiver", receiver), ("outcome", outcome)]).increment()
     }
 
     /// Wakes every worker (new rows were committed).
@@ -94,6 +106,7 @@ public final class OutboxDelivery: Service, Sendable {
             let now = clock.nowMillis()
             if now >= row.expiresAt {
                 expired.add(1, ordering: .relaxed)
+                Self.count(receiver, "expired")
                 logger.error("notification expired", metadata: ["receiver": "\(receiver)", "key": "\(row.idempotencyKey)",
                                                                 "attempts": "\(row.attempts)", "error": "\(row.lastError ?? "")"])
                 try? store.markAttemptFailed(id: row.id, error: row.lastError ?? "expired", nextAttempt: nil, status: "expired")
@@ -105,14 +118,17 @@ public final class OutboxDelivery: Service, Sendable {
                 switch outcome {
                 case .delivered:
                     delivered.add(1, ordering: .relaxed)
+                    Self.count(receiver, "delivered")
                     try store.markDelivered(id: row.id, now: after)
                     logger.info("notification delivered", metadata: ["receiver": "\(receiver)", "key": "\(row.idempotencyKey)",
                                                                       "attempts": "\(row.attempts + 1)"])
                 case .permanent(let e):
                     permanentFailures.add(1, ordering: .relaxed)
+                    Self.count(receiver, "failed")
                     try store.markAttemptFailed(id: row.id, error: e, nextAttempt: nil)
                     logger.error("notification failed permanently", metadata: ["receiver": "\(receiver)", "key": "\(row.idempotencyKey)", "error": "\(e)"])
                 case .retry(let e):
+                    Self.count(receiver, "retry")
                     let delay = Self.backoff(attempts: row.attempts + 1, initial: config.retryInitialMillis,
                                              max: config.retryMaxMillis, jitter: Double.random(in: 0..<1))
                     try store.markAttemptFailed(id: row.id, error: e, nextAttempt: after + delay)

@@ -86,10 +86,12 @@ public struct SendmailSender: NotificationSender {
         do { message = try EmailMessage.render(payload: payload, receiver: receiver, idempotencyKey: idempotencyKey, date: Date()) } catch {
             return .permanent("cannot render the message: \(error)")
         }
+        // A lone "." line would end the message for a program run without -i: double it.
+        let text = message.components(separatedBy: "\r\n").map { $0 == "." ? ".." : $0 }.joined(separator: "\r\n")
         let argv = receiver.sendmail
         return await withCheckedContinuation { (cont: CheckedContinuation<DeliveryOutcome, Never>) in
             DispatchQueue.global().async {
-                cont.resume(returning: Self.run(argv, input: Data(message.utf8)))
+                cont.resume(returning: Self.run(argv, input: Data(text.utf8)))
             }
         }
     }
@@ -111,67 +113,5 @@ public struct SendmailSender: NotificationSender {
         if code == 0 { return .delivered }
         let text = "\(argv[0]) exited \(code): \(String(decoding: err.prefix(300), as: UTF8.self))"
         return [64, 65, 67].contains(code) ? .permanent(text) : .retry(text)
-    }
-}
-
-/// Builds the email of a notification from its Alertmanager JSON.
-public enum EmailMessage {
-    public struct RenderError: Error, CustomStringConvertible { public var description: String }
-
-    /// The subject: `[CRITICAL] worker_5xx_rate firing: tenant=t1 0.8%`.
-    public static func subject(_ p: [String: Any]) -> String {
-        let alerts = p["alerts"] as? [[String: Any]] ?? []
-        let common = p["commonLabels"] as? [String: String] ?? [:]
-        let status = p["status"] as? String ?? "firing"
-        let first = alerts.first
-        let labels = first?["labels"] as? [String: String] ?? [:]
-        let severity = (common["severity"] ?? labels["severity"] ?? "alert").uppercased()
-        let name = common["alertname"] ?? labels["alertname"] ?? "alert"
-        var s = "[\(severity)] \(name) \(status)"
-        let shown = labels.keys.filter { $0 != "alertname" && $0 != "severity" }.sorted().map { "\($0)=\(labels[$0]!)" }
-        if !shown.isEmpty { s += ": " + shown.joined(separator: " ") }
-        if let v = (first?["annotations"] as? [String: String])?["value"] { s += " \(v)" }
-        if alerts.count > 1 { s += " (+\(alerts.count - 1) more)" }
-        return s
-    }
-
-    /// The whole RFC 5322 message with CRLF line ends.
-    public static func render(payload: String, receiver: ReceiverConfig, idempotencyKey: String, date: Date) throws -> String {
-        guard let p = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else {
-            throw RenderError(description: "payload is not a JSON object")
-        }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        let domain = receiver.from.split(separator: "@").last.map(String.init) ?? "localhost"
-        var lines = [
-            "Date: \(f.string(from: date))",
-            "From: \(receiver.from)",
-            "To: \(receiver.to.joined(separator: ", "))",
-            "Subject: \(headerSafe(subject(p)))",
-            "Message-ID: <\(idempotencyKey)@\(domain)>",
-            "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "X-Kpid-Group-Key: \(headerSafe(p["groupKey"] as? String ?? ""))",
-            "",
-        ]
-        for a in p["alerts"] as? [[String: Any]] ?? [] {
-            let labels = a["labels"] as? [String: String] ?? [:]
-            let annotations = a["annotations"] as? [String: String] ?? [:]
-            lines.append("\((a["status"] as? String ?? "").uppercased()): \(labels["alertname"] ?? "")")
-            for k in labels.keys.sorted() { lines.append("  \(k) = \(labels[k]!)") }
-            for k in annotations.keys.sorted() { lines.append("  \(k): \(annotations[k]!)") }
-            lines.append("  starts at: \(a["startsAt"] as? String ?? "")")
-            if a["status"] as? String == "resolved" { lines.append("  ends at: \(a["endsAt"] as? String ?? "")") }
-            lines.append("")
-        }
-        // A lone "." line would end the message for some programs even with -i: dot-stuff it.
-        return lines.map { $0 == "." ? ".." : $0 }.joined(separator: "\r\n") + "\r\n"
-    }
-
-    static func headerSafe(_ s: String) -> String {
-        String(s.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
     }
 }

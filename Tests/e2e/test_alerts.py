@@ -94,9 +94,16 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def config(zmq_port: int, receivers: str, extra_alerting: str = "", rules: str | None = None) -> str:
+ALERTING = {"group_by": '["alertname", "tenant"]', "group_wait": '"0s"', "group_interval": '"1s"',
+            "repeat_interval": '"1h"', "retry_initial": '"200ms"', "retry_max": '"1s"', "external_url": '"http://kpid.test"'}
+
+
+def config(zmq_port: int, receivers: str, extra_alerting: str = "", rules: str | None = None,
+           alerting: dict[str, str] | None = None, flush_interval: str = "200ms") -> str:
+    """A kpid.toml with one count metric (errors per tenant and minute), [alerting] from ALERTING
+    with `alerting` (TOML values as text) overriding it, the receivers and the rules."""
     base = toml_config(
-        {"flush_interval": "200ms", "allowed_lateness": "1m"},
+        {"flush_interval": flush_interval, "allowed_lateness": "1m"},
         [{"name": "in", "kind": "pull", "bind": [f"tcp://127.0.0.1:{zmq_port}"]}],
         [{"name": "errors", "events": ["req"], "aggregate": "count", "group_by": ["tenant"], "windows": ["minute"]}])
     rules = rules or """
@@ -107,15 +114,10 @@ condition = "value >= 3"
 severity = "critical"
 annotations = { summary = "{{ labels.tenant }} had {{ value }} errors", value = "{{ value }} errors" }
 """
+    settings = "\n".join(f"{k} = {v}" for k, v in {**ALERTING, **(alerting or {})}.items())
     return base + f"""
 [alerting]
-group_by = ["alertname", "tenant"]
-group_wait = "0s"
-group_interval = "1s"
-repeat_interval = "1h"
-retry_initial = "200ms"
-retry_max = "1s"
-external_url = "http://kpid.test"
+{settings}
 {extra_alerting}
 {receivers}
 {rules}
@@ -394,6 +396,139 @@ severity = "critical"
         # Both t1 alerts fire in kpid's state; only the notification was muted.
         firing = {(r["rule"], r["labels"]) for r in k._query("SELECT rule, series AS labels FROM alert_state WHERE state = 'firing'")}
         assert ("errors_high", '{"tenant":"t1"}') in firing and ("errors_critical", '{"tenant":"t1"}') in firing
+    finally:
+        pub.close()
+    k.stop()
+
+
+def past_minute() -> int:
+    """A minute boundary ten minutes ago (ms): event times from here on are neither in the
+    future nor late, and only the events the test sends move the watermark."""
+    return (int(time.time()) // 60 - 10) * 60_000
+
+
+def bodies(hook: Webhook) -> list[dict]:
+    return [json.loads(r["body"]) for r in hook.requests() if r["status"] == 200]
+
+
+def test_pending_becomes_firing_only_after_for_has_passed_in_event_time(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    text = config(zport, hook_receiver("hook", hook.port), rules="""
+[[alerts]]
+name = "tenant_errors"
+metric = "errors"
+condition = "value >= 3"
+for = "30s"
+severity = "high"
+""")
+    k = start(kpid_factory, text)
+    pub = Publisher(zport)
+    m0 = past_minute()
+    try:
+        # allowed_lateness is 1m: the watermark is the newest ts minus 60 s.
+        pub.errors("t1", 3, ts=m0 + 1_000)          # holds at watermark m0-59s: pending
+        wait_for(lambda: k._query("SELECT 1 FROM alert_state WHERE state = 'pending'"), 10, "the pending alert")
+        pub.errors("clock", 1, ts=m0 + 20_000)      # watermark m0-40s: held 19 s < 30 s
+        time.sleep(1.0)
+        assert hook.requests() == []
+        assert [r["state"] for r in k._query("SELECT state FROM alert_state WHERE rule = 'tenant_errors'")] == ["pending"]
+        pub.errors("clock", 1, ts=m0 + 40_000)      # watermark m0-20s: held 39 s >= 30 s: firing
+        [body] = wait_for(lambda: bodies(hook), 10, "the firing notification")
+        assert body["status"] == "firing"
+        assert body["alerts"][0]["labels"] == {"alertname": "tenant_errors", "severity": "high", "tenant": "t1"}
+        row = k._query("SELECT state, active_at, fired_at FROM alert_state WHERE rule = 'tenant_errors'")[0]
+        assert (row["state"], row["fired_at"] - row["active_at"]) == ("firing", 39_000)
+    finally:
+        pub.close()
+    k.stop()
+
+
+def test_keep_firing_for_holds_a_flapping_alert_and_the_resolved_notification_follows(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    # The same condition twice: with keep_firing_for, and without it as the control.
+    text = config(zport, hook_receiver("hook", hook.port), rules="""
+[[alerts]]
+name = "kept"
+metric = "errors"
+condition = "value >= 3"
+keep_firing_for = "2m"
+severity = "high"
+
+[[alerts]]
+name = "control"
+metric = "errors"
+condition = "value >= 3"
+severity = "high"
+""")
+    k = start(kpid_factory, text)
+    pub = Publisher(zport)
+    m0 = past_minute()
+
+    def statuses(rule: str) -> list[str]:
+        return [b["status"] for b in bodies(hook) if b["groupLabels"]["alertname"] == rule]
+
+    try:
+        pub.errors("t1", 3, ts=m0 + 1_000)       # minute 0 has 3: both fire (watermark m0-59s)
+        wait_for(lambda: len(bodies(hook)) == 2, 10, "both firing notifications")
+        time.sleep(1.5)
+        pub.errors("t1", 1, ts=m0 + 61_000)      # minute 1 has 1: the condition clears (watermark m0+1s)
+        wait_for(lambda: statuses("control") == ["firing", "resolved"], 10, "the control resolving")
+        time.sleep(1.5)
+        pub.errors("t1", 2, ts=m0 + 62_000)      # minute 1 reaches 3: holds again
+        wait_for(lambda: statuses("control") == ["firing", "resolved", "firing"], 10, "the control firing again")
+        time.sleep(1.5)
+        pub.errors("t1", 1, ts=m0 + 121_000)     # minute 2 has 1: clears; 59 s since it last held
+        wait_for(lambda: statuses("control") == ["firing", "resolved", "firing", "resolved"], 10, "the control resolving again")
+        time.sleep(1.5)
+        assert statuses("kept") == ["firing"], "the flapping was held: no resolved, no second firing"
+        assert k._query("SELECT state FROM alert_state WHERE rule = 'kept'")[0]["state"] == "firing"
+        pub.errors("clock", 1, ts=m0 + 200_000)  # watermark m0+140s: 138 s since it last held > 2m
+        wait_for(lambda: statuses("kept") == ["firing", "resolved"], 10, "the kept alert resolving")
+        first, resolved = [b for b in bodies(hook) if b["groupLabels"]["alertname"] == "kept"]
+        a, r = first["alerts"][0], resolved["alerts"][0]
+        assert r["fingerprint"] == a["fingerprint"] and r["startsAt"] == a["startsAt"]
+        assert a["endsAt"] == "0001-01-01T00:00:00Z" and r["endsAt"] > r["startsAt"]
+        history = {(h["rule"], h["state"]) for h in k._query("SELECT rule, state FROM alerts")}
+        counts = {rule: n["n"] for rule in ("kept", "control")
+                  for n in k._query("SELECT COUNT(*) AS n FROM alerts WHERE rule = ?", (rule,))}
+        assert counts == {"kept": 1, "control": 2} and ("kept", "resolved") in history
+    finally:
+        pub.close()
+    k.stop()
+
+
+def test_alerts_are_grouped_then_repeated_after_repeat_interval(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    text = config(zport, hook_receiver("hook", hook.port), alerting={
+        "group_by": '["alertname"]', "group_wait": '"1s"', "group_interval": '"1s"', "repeat_interval": '"3s"'})
+    k = start(kpid_factory, text)
+    pub = Publisher(zport)
+    m0 = past_minute()
+    try:
+        pub.errors("t1", 3, ts=m0 + 1_000)
+        pub.errors("t2", 3, ts=m0 + 1_000)       # within group_wait: the same notification
+        [n1] = wait_for(lambda: bodies(hook), 10, "the first group notification")
+        assert n1["groupLabels"] == {"alertname": "tenant_errors"}
+        assert n1["groupKey"] == '{}:{alertname="tenant_errors"}'
+        assert sorted(a["labels"]["tenant"] for a in n1["alerts"]) == ["t1", "t2"]
+        assert n1["commonLabels"] == {"alertname": "tenant_errors", "severity": "critical"}
+        time.sleep(0.3)
+        pub.errors("t3", 3, ts=m0 + 2_000)       # a new alert: sent at the next group_interval
+        wait_for(lambda: len(bodies(hook)) == 2, 10, "the second group notification")
+        wait_for(lambda: len(bodies(hook)) == 3, 10, "the repeat")
+        time.sleep(1.5)
+        reqs = [r for r in hook.requests() if r["status"] == 200]
+        assert len(reqs) == 3, "one repeat per repeat_interval, nothing in between"
+        n2, n3 = json.loads(reqs[1]["body"]), json.loads(reqs[2]["body"])
+        assert sorted(a["labels"]["tenant"] for a in n2["alerts"]) == ["t1", "t2", "t3"]
+        assert [a["fingerprint"] for a in n3["alerts"]] == [a["fingerprint"] for a in n2["alerts"]]
+        # (arrival times: the delivery of either request may take a few ms more than the other)
+        assert 0.9 <= reqs[1]["t"] - reqs[0]["t"] <= 2.5, "the new alert waited for group_interval"
+        assert 2.9 <= reqs[2]["t"] - reqs[1]["t"] <= 4.5, "the repeat came after repeat_interval"
+        assert len({r["headers"]["idempotency-key"] for r in reqs}) == 3
     finally:
         pub.close()
     k.stop()

@@ -2,8 +2,54 @@
 public enum ReceiverKind: String, Sendable, Equatable, CaseIterable {
     /// HTTP(S) POST of the Alertmanager webhook payload (version 4).
     case webhook
-    /// An RFC 5322 message handed to a sendmail-compatible program.
+    /// An RFC 5322 message handed to a sendmail-compatible program, or submitted directly over
+    /// SMTP when the receiver has ``ReceiverConfig/smtp`` settings.
     case email
+}
+
+/// How a direct SMTP connection is secured (`smtp_tls`).
+public enum SMTPSecurity: String, Sendable, Equatable, CaseIterable {
+    /// A plain connection upgraded with `STARTTLS` before anything else is sent; a server that
+    /// does not offer it is a permanent failure (default; port 587).
+    case starttls
+    /// TLS from the first byte, "implicit TLS" (port 465).
+    case tls
+    /// No TLS at all, for a relay on the local host (port 25). AUTH is refused in this mode.
+    case none
+
+    /// The submission port of the mode: 587, 465 or 25.
+    public var defaultPort: Int {
+        switch self {
+        case .starttls: return 587
+        case .tls: return 465
+        case .none: return 25
+        }
+    }
+}
+
+/// Direct SMTP submission of an email receiver (`smtp = "host:port"` and the `smtp_*` keys),
+/// instead of the sendmail program.
+public struct SMTPSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var security: SMTPSecurity
+    /// AUTH user name; AUTH (PLAIN, else LOGIN) is used only when it is set.
+    public var username: String?
+    /// File holding the AUTH password (one line; a trailing newline is dropped). The loader
+    /// refuses a file that group or others can read.
+    public var passwordFile: String?
+    /// PEM file of the certificate authorities to trust instead of the system's (a private CA).
+    public var caFile: String?
+
+    public init(host: String, port: Int, security: SMTPSecurity = .starttls, username: String? = nil,
+                passwordFile: String? = nil, caFile: String? = nil) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.passwordFile = passwordFile
+        self.caFile = caFile
+    }
 }
 
 /// One `[[receivers]]` entry: where notifications go and how.
@@ -15,7 +61,7 @@ public struct ReceiverConfig: Sendable, Equatable {
     /// File holding the HMAC-SHA256 secret; when set, the body's signature is sent in
     /// `X-Kpid-Signature: sha256=<hex>`.
     public var hmacSecretFile: String?
-    /// Webhook request timeout (default 10 s); a timeout is retried.
+    /// Webhook request timeout, or the whole SMTP dialogue's (default 10 s); a timeout is retried.
     public var timeoutMillis: Int64 = 10_000
     /// Whether resolved notifications are sent (Alertmanager's defaults: webhook true, email false).
     public var sendResolved: Bool
@@ -25,6 +71,8 @@ public struct ReceiverConfig: Sendable, Equatable {
     public var from: String = "kpid@localhost"
     /// The sendmail-compatible program and its arguments (default `/usr/sbin/sendmail -t -i`).
     public var sendmail: [String] = ["/usr/sbin/sendmail", "-t", "-i"]
+    /// Direct SMTP instead of ``sendmail``; nil (default) pipes to the sendmail program.
+    public var smtp: SMTPSettings?
 
     public init(name: String, kind: ReceiverKind) {
         self.name = name
