@@ -13,6 +13,8 @@ import KPIPipeline
 // - "without qualification": the shipped config minus its qualification pipelines and the metrics
 //   over them, so that "shipped config" / "without qualification" is the cost of qualifying clicks
 //   (bot cache + matcher, self-referrer, dedupe) — the qualification issue's ≤ 30% target.
+// - "with a rolling window per metric": the shipped config plus `rolling = "1h"`, `step = "1m"` on
+//   every metric (see `withRolling`).
 // Each benchmark iteration processes one payload set of `Workload.eventsPerRun` events (see BenchmarkSupport).
 
 /// `config` without qualification pipelines and the metrics that read them.
@@ -20,6 +22,17 @@ func withoutQualification(_ config: KpidConfig) -> KpidConfig {
     var c = config
     c.pipelines = []
     c.metrics.removeAll { $0.pipeline != nil }
+    return c
+}
+
+/// `config` with a rolling window (`rolling = "1h"`, `step = "1m"`) added to every metric next
+/// to its calendar windows, so that "with rolling windows" / "shipped config" is the cost of one
+/// more (pane) lane per metric on the hot path.
+func withRolling(_ config: KpidConfig) -> KpidConfig {
+    var c = config
+    for i in c.metrics.indices {
+        c.metrics[i].rolling = RollingWindow(spanMillis: 3_600_000, stepMillis: 60_000, spanText: "1h")
+    }
     return c
 }
 
@@ -60,7 +73,8 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     for (name, c) in [("decode + aggregate, shipped config", config),
-                      ("decode + aggregate, shipped config without qualification (baseline)", unqualified)] {
+                      ("decode + aggregate, shipped config without qualification (baseline)", unqualified),
+                      ("decode + aggregate, shipped config with a rolling window per metric", withRolling(config))] {
         Benchmark(name) { benchmark in
             let pipeline = try! IngestPipeline(config: c, clock: ManualClock(Workload.clockMillis))
             for _ in benchmark.scaledIterations {

@@ -1,3 +1,4 @@
+import Foundation
 import BenchmarkSupport
 import KPICore
 import KPIPipeline
@@ -10,14 +11,19 @@ import KPIPipeline
 // Modes: `full` (decode + aggregate through IngestPipeline), `decode` (the decoder alone),
 // `scan` (newline count). The second argument is the number of replays of the 100k events.
 // Prints the events processed and a checksum so that nothing is optimised away.
+// Mode `panes` instead measures the resident memory of rolling-window panes (see PaneMemory.swift).
 
 let args = CommandLine.arguments
 let mode = args.count > 1 ? args[1] : "full"
 let rounds = args.count > 2 ? Int(args[2]) ?? 1 : 1
+if mode == "panes" {
+    PaneMemory.run(labelSets: rounds > 1 ? rounds : 2_000)
+    exit(0)
+}
 let payloads = Workload.payloads()
 let config = Workload.shippedConfig()
 let clock = ManualClock(Workload.clockMillis)
-let pipeline = IngestPipeline(config: config, clock: clock)
+let pipeline = try! IngestPipeline(config: config, clock: clock)
 let decoder = EventDecoder(fields: pipeline.engine.catalog.names)
 var events = 0
 for _ in 0..<rounds {
