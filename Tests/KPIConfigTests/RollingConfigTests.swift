@@ -12,8 +12,8 @@ final class RollingConfigTests: XCTestCase {
 
     """
 
-    /// A metric table whose last lines are `extra` (line 5 of the metric is the first extra line,
-    /// line 10 of the document).
+    /// A metric table whose last lines are `extra` (the first extra line is
+    /// line 9 of the document).
     private func metric(_ extra: String) -> String {
         source + """
         [[metrics]]
@@ -55,18 +55,18 @@ final class RollingConfigTests: XCTestCase {
     func testRollingNeedsAStepAndStepNeedsRolling() {
         let e = firstError(metric("rolling = \"7d\""))
         XCTAssertEqual(e?.key, "metrics[0].rolling")
-        XCTAssertEqual(e?.line, 10)
+        XCTAssertEqual(e?.line, 9)
         XCTAssertEqual(e?.message, "a rolling window needs a step")
         let f = firstError(metric("windows = [\"hour\"]\nstep = \"1h\""))
         XCTAssertEqual(f?.key, "metrics[0].step")
-        XCTAssertEqual(f?.line, 11)
+        XCTAssertEqual(f?.line, 10)
         XCTAssertEqual(f?.message, "step applies only to a rolling window")
     }
 
     func testStepMustDivideTheSpan() {
         let e = firstError(metric("rolling = \"7d\"\nstep = \"5h\""))
         XCTAssertEqual(e?.key, "metrics[0].step")
-        XCTAssertEqual(e?.line, 11)
+        XCTAssertEqual(e?.line, 10)
         XCTAssertEqual(e?.message, "the rolling span \"7d\" is not a whole number of steps \"5h\"")
         XCTAssertEqual(e?.hint, "choose a step that divides the span, e.g. \"6h\"")
     }
@@ -92,7 +92,7 @@ final class RollingConfigTests: XCTestCase {
         XCTAssertEqual(try ConfigLoader.parse(metric("windows = [\"hour\"]")).maxLabelSets, 10_000)
         let e = firstError(metric("windows = [\"hour\"]\nmax_label_sets = 0"))
         XCTAssertEqual(e?.key, "metrics[0].max_label_sets")
-        XCTAssertEqual(e?.line, 11)
+        XCTAssertEqual(e?.line, 10)
         XCTAssertEqual(e?.message, "must be at least 1, found 0")
     }
 
