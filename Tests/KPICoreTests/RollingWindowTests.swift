@@ -191,7 +191,9 @@ final class RollingWindowTests: XCTestCase {
         func inWindow(_ r: AggregateRow) -> [RawEvent] {
             accepted.filter { $0.ts >= r.windowStart && $0.ts < r.windowEnd && #"{"k":"\#($0.key)"}"# == r.labels }
         }
+        var changed = Set<String>()
         func checkFlush() {
+            var live = Set<String>()
             for r in e.flush().rows where r.metric == "r" {
                 XCTAssertEqual(r.windowEnd - r.windowStart, shape.span, context)
                 XCTAssertEqual(r.windowEnd % shape.step, 0, context)
@@ -203,8 +205,18 @@ final class RollingWindowTests: XCTestCase {
                     finals[key(r)] = (r, accepted.count)
                 } else {
                     XCTAssertGreaterThan(r.windowEnd, e.watermark, context)
+                    live.insert(r.labels)
                 }
             }
+            // Live rows: exactly the label sets that changed and have events in the window ending
+            // at the boundary after the largest time seen.
+            if maxSeen != .min {
+                let end = maxSeen - ((maxSeen % shape.step) + shape.step) % shape.step + shape.step
+                let expected = Set(accepted.filter { changed.contains($0.key) && $0.ts >= end - shape.span && $0.ts < end }
+                    .map { #"{"k":"\#($0.key)"}"# })
+                XCTAssertEqual(live, expected, "\(context): live rows")
+            }
+            changed.removeAll()
         }
 
         while clock < base + horizon {
@@ -221,7 +233,10 @@ final class RollingWindowTests: XCTestCase {
             let isLate = paneEnd <= maxSeen - lateness
             let out = ingest(e, "e", at: ev.ts, ["k": .string(ev.key), "v": .number(Double(ev.value)), "u": .number(Double(ev.user))])
             XCTAssertEqual(out.late > 0, isLate, "\(context) at \(ev.ts)")
-            if !isLate { accepted.append(ev) }
+            if !isLate {
+                accepted.append(ev)
+                changed.insert(ev.key)
+            }
             if rng.next() % 25 == 0 { checkFlush() }
         }
         checkFlush()

@@ -47,15 +47,21 @@ struct RollingPanes {
         return lo
     }
 
-    /// The cells of the panes of the window ending at boundary `end`: `[end - span, end)`.
+    /// The starts of the panes of the window ending at boundary `end`: `[end - span, end)`.
+    func panes(ofWindowEndingAt end: Int64) -> ArraySlice<Int64> {
+        starts[firstPane(atOrAfter: end - window.spanMillis)..<firstPane(atOrAfter: end)]
+    }
+
+    /// The cells of the panes of the window ending at boundary `end`.
     func cells(ofWindowEndingAt end: Int64) -> [Int32] {
         var out: [Int32] = []
-        var i = firstPane(atOrAfter: end - window.spanMillis)
-        while i < starts.count, starts[i] < end {
-            out += cellsByPane[starts[i]]!
-            i += 1
-        }
+        for p in panes(ofWindowEndingAt: end) { out += cellsByPane[p]! }
         return out
+    }
+
+    /// Number of cells in the panes of the window ending at boundary `end`.
+    func cellCount(ofWindowEndingAt end: Int64) -> Int {
+        panes(ofWindowEndingAt: end).reduce(0) { $0 + cellsByPane[$1]!.count }
     }
 
     /// The step boundaries that the watermark `wm` has reached since ``lastFinal`` and whose

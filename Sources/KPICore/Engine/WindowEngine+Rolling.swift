@@ -33,13 +33,27 @@ extension WindowEngine {
     }
 
     /// One row per label set (restricted to `only` when given) of the window ending at `end`.
+    ///
+    /// The window's cells are scanned, or, when few label sets changed (fewer lookups than cells),
+    /// each changed label set's pane cells are looked up in the cell index instead.
     private func appendRollingRows(_ panes: RollingPanes, end: Int64, only: Set<Int32>?, final: Bool,
                                    to batch: inout FlushBatch) {
         var merged: [Int32: AggregateCell] = [:]
-        for ci in panes.cells(ofWindowEndingAt: end) {
-            let g = cellKeys[Int(ci)].group
-            if let only, !only.contains(g) { continue }
-            merged[g, default: AggregateCell(distinct: panes.isDistinct)].merge(cells[Int(ci)])
+        let starts = panes.panes(ofWindowEndingAt: end)
+        if let only, only.count * starts.count < panes.cellCount(ofWindowEndingAt: end) {
+            for g in only {
+                for p in starts {
+                    let key = CellKey(start: p, metric: Int32(panes.metric), group: g, period: WindowLane.paneCode)
+                    let ci = cellIndex.find(key.hash) { cellKeys[Int($0)] == key }
+                    if ci >= 0 { merged[g, default: AggregateCell(distinct: panes.isDistinct)].merge(cells[Int(ci)]) }
+                }
+            }
+        } else {
+            for ci in panes.cells(ofWindowEndingAt: end) {
+                let g = cellKeys[Int(ci)].group
+                if let only, !only.contains(g) { continue }
+                merged[g, default: AggregateCell(distinct: panes.isDistinct)].merge(cells[Int(ci)])
+            }
         }
         let m = metrics[panes.metric]
         let window = panes.window
