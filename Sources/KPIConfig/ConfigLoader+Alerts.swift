@@ -186,12 +186,13 @@ extension ConfigCompiler {
 
         var period: String?
         switch string(t, "period", prefix: prefix) {
-        case .absent: period = metric?.windows.min()?.rawValue
+        case .absent: period = metric.flatMap { $0.windows.min()?.rawValue ?? $0.rolling?.period }
         case .invalid: ok = false
         case .value(let p):
-            if let metric, !metric.windows.map(\.rawValue).contains(p) {
+            let known = metric.map { $0.windows.map(\.rawValue) + ($0.rolling.map { [$0.period] } ?? []) } ?? []
+            if let metric, !known.contains(p) {
                 fail("\(prefix).period", "metric \(quoted(metric.name)) has no \(quoted(p)) window",
-                     hint: "one of \(metric.windows.map(\.rawValue).joined(separator: ", "))")
+                     hint: "one of \(known.joined(separator: ", "))")
                 ok = false
             }
             period = p

@@ -59,13 +59,14 @@ enum ConfigKeys {
     static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers",
                        "alerting", "receivers", "alerts"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
-                       "track_sequences"]
+                       "track_sequences", "max_label_sets"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let status = ["enabled", "listen"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "max_fields_per_event", "max_field_bytes",
                          "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
-    static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone"]
+    static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone",
+                         "rolling", "step", "max_label_sets"]
     static let endpointSchemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://"]
 }
 
@@ -166,6 +167,7 @@ struct ConfigCompiler {
             }
             if let ms = duration(kpid, "max_future", prefix: "kpid").value { config.maxFutureMillis = ms }
             if let b = bool(kpid, "track_sequences", prefix: "kpid").value { config.trackSequences = b }
+            if let n = int(kpid, "max_label_sets", prefix: "kpid", min: 1).value { config.maxLabelSets = n }
             config.unlistedPublishers = unlistedPublishers(kpid)
         }
 
@@ -478,11 +480,18 @@ struct ConfigCompiler {
             }
         }
 
+        let rolling = rollingWindow(t, prefix: prefix)
+        if case .invalid = rolling { ok = false }
+        let maxLabelSets = int(t, "max_label_sets", prefix: prefix, min: 1)
+        if case .invalid = maxLabelSets { ok = false }
+
         var windows: [CalendarPeriod] = []
         let periods = CalendarPeriod.allCases.map(\.rawValue)
         switch stringList(t, "windows", prefix: prefix) {
+        case .absent where !rolling.isAbsent: break
         case .absent:
-            fail("\(prefix).windows", "missing windows", hint: "e.g. windows = [\"hour\", \"day\"]; one of \(periods.joined(separator: ", "))")
+            fail("\(prefix).windows", "missing windows",
+                 hint: "e.g. windows = [\"hour\", \"day\"]; one of \(periods.joined(separator: ", ")); or a rolling window, e.g. rolling = \"7d\" and step = \"1h\"")
             ok = false
         case .invalid: ok = false
         case .value(let list):
@@ -530,7 +539,8 @@ struct ConfigCompiler {
 
         guard ok, let n = name.value, let a = aggregate else { return nil }
         return MetricDefinition(name: n, events: events, filter: filter, aggregate: a, groupBy: groupBy,
-                                windows: windows, timeZone: zone.value, pipeline: pipeline.value?.name)
+                                windows: windows, timeZone: zone.value, pipeline: pipeline.value?.name,
+                                rolling: rolling.value, maxLabelSets: maxLabelSets.value)
     }
 
     /// `host:port` or `[v6]:port`, with a port in 0...65535.

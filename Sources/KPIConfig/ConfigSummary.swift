@@ -62,7 +62,11 @@ public enum ConfigSummary {
             lines.append("    filter: \(m.filter.map(\.description) ?? "(none, every event)")")
             lines.append("    aggregate: \(m.aggregate.configText)")
             lines.append("    group by: \(m.groupBy.isEmpty ? "(nothing, one row per window)" : m.groupBy.joined(separator: ", "))")
-            lines.append("    windows: \(m.windows.map(\.rawValue).joined(separator: ", "))")
+            if !m.windows.isEmpty { lines.append("    windows: \(m.windows.map(\.rawValue).joined(separator: ", "))") }
+            if let r = m.rolling {
+                lines.append("    rolling: \(r.spanText), step \(DurationParser.format(r.stepMillis)) (period \(r.period))")
+            }
+            if let cap = m.maxLabelSets { lines.append("    max label sets: \(cap)") }
             lines.append("    time zone: \(m.timeZone ?? "\(config.timeZone) (global)")")
         }
         return lines.joined(separator: "\n")

@@ -29,6 +29,21 @@ struct AggregateCell {
         if x > max { max = x }
     }
 
+    /// Folds the partial aggregate `other` in, as if its events had been added to this cell:
+    /// samples and sums add up, min and max combine, distinct sets unite (a copy of `other`'s
+    /// hashes; `other` stays owned by its cell). Merging the panes of a rolling window gives
+    /// exactly the cell of all their events. Does not touch ``dirty``.
+    mutating func merge(_ other: AggregateCell) {
+        samples &+= other.samples
+        sum += other.sum
+        if other.min < min { min = other.min }
+        if other.max > max { max = other.max }
+        if let theirs = other.distinct {
+            if distinct == nil { distinct = DistinctSet() }
+            distinct!.formUnion(theirs)
+        }
+    }
+
     /// The value this cell stands for under `aggregate`, or nil when it has none
     /// (an average of nothing).
     func value(for aggregate: AggregateSpec) -> Double? {

@@ -61,6 +61,12 @@ struct DistinctSet {
         }
     }
 
+    /// Inserts every hash of `other` (which stays valid and owned by its owner).
+    mutating func formUnion(_ other: DistinctSet) {
+        if other.hasZero { insert(0) }
+        for i in 0...other.mask where other.table[i] != 0 { insert(other.table[i]) }
+    }
+
     /// Number of distinct hashes inserted.
     var count: Int { stored + (hasZero ? 1 : 0) }
 

@@ -14,6 +14,10 @@ public struct KpidConfig: Sendable, Equatable {
     public var maxFutureMillis: Int64 = 600_000
     /// Count gaps, duplicates and resets of the publishers' `src`/`seq` fields (default true).
     public var trackSequences = true
+    /// Label sets a metric may create before further ones are counted under the overflow label
+    /// set (`[kpid] max_label_sets`, default 10,000); a metric's ``MetricDefinition/maxLabelSets``
+    /// overrides it.
+    public var maxLabelSets = 10_000
     public var storage = StorageConfig()
     public var status = StatusConfig()
     public var limits = LimitsConfig()
@@ -165,10 +169,17 @@ public struct MetricDefinition: Sendable, Equatable {
     public var windows: [CalendarPeriod]
     /// IANA zone of this metric's windows; nil means the global one.
     public var timeZone: String?
+    /// A rolling window computed alongside (or instead of) the calendar `windows`.
+    public var rolling: RollingWindow?
+    /// Cap on the label sets of this metric; nil means ``KpidConfig/maxLabelSets``. Events of
+    /// label sets beyond it are counted under `{"__overflow__":"true"}`.
+    public var maxLabelSets: Int?
 
     public init(name: String, events: [String], filter: FilterExpr? = nil, aggregate: AggregateSpec,
                 groupBy: [String] = [], windows: [CalendarPeriod], timeZone: String? = nil,
-                pipeline: String? = nil) {
+                pipeline: String? = nil, rolling: RollingWindow? = nil, maxLabelSets: Int? = nil) {
+        self.rolling = rolling
+        self.maxLabelSets = maxLabelSets
         self.name = name
         self.pipeline = pipeline
         self.events = events

@@ -17,13 +17,16 @@ struct CompiledMetric {
     let windowing: CalendarWindowing
     /// Shared by the metrics with the same group-by list (see `init`).
     let groups: GroupTable
+    /// The label sets this metric admitted, against its `max_label_sets`.
+    let budget: LabelBudget
 
     /// `groupTables` holds the label tables built so far by group-by list: metrics grouping by the
     /// same fields in the same order share one, so an event's label set is looked up once for
     /// all of them (see ``GroupTable/group(for:event:)``).
     init(_ def: MetricDefinition, index: Int, defaultZone: TimeZone, catalog: inout FieldCatalog,
-         groupTables: inout [[String]: GroupTable]) {
+         groupTables: inout [[String]: GroupTable], maxLabelSets: Int = 10_000) {
         definition = def
+        budget = LabelBudget(cap: def.maxLabelSets ?? maxLabelSets)
         self.index = index
         filterBox = def.filter.map { FilterBox(CompiledFilter($0, catalog: &catalog)) }
         valueSlot = def.aggregate.field.map { catalog.slot(for: $0) } ?? -1
@@ -50,10 +53,11 @@ struct MetricPlan {
     let needsNumber: Bool
     let isDistinct: Bool
     let filter: Unmanaged<FilterBox>?
-    /// The metric's periods are the engine's `lanePeriods[firstLane ..< endLane]`.
+    /// The metric's window lanes are the engine's `lanes[firstLane ..< endLane]`.
     let firstLane: Int
     let endLane: Int
     let groups: Unmanaged<GroupTable>
+    let budget: Unmanaged<LabelBudget>
     let windowing: Unmanaged<CalendarWindowing>
 
     init(_ m: CompiledMetric, lanes: Range<Int>) {
@@ -64,7 +68,38 @@ struct MetricPlan {
         firstLane = lanes.lowerBound
         endLane = lanes.upperBound
         groups = .passUnretained(m.groups)
+        budget = .passUnretained(m.budget)
         windowing = .passUnretained(m.windowing)
+    }
+}
+
+/// One kind of window a metric's events are folded into: a calendar period, or the panes of
+/// its rolling window. Plain values, read per event.
+struct WindowLane {
+    /// The cells' `period` key: the calendar period's index, or ``WindowLane/paneCode``.
+    let code: Int32
+    let period: CalendarPeriod
+    /// Pane length of a rolling window's lane, 0 for a calendar period.
+    let paneMillis: Int64
+
+    /// The `period` key of rolling panes (after the calendar periods' indices).
+    static let paneCode: Int32 = 8
+
+    init(_ period: CalendarPeriod) {
+        code = Int32(period.index)
+        self.period = period
+        paneMillis = 0
+    }
+
+    init(panes rolling: RollingWindow) {
+        code = Self.paneCode
+        period = .minute
+        paneMillis = rolling.stepMillis
+    }
+
+    /// The lanes of a metric: its calendar periods, then its rolling panes.
+    static func lanes(of m: CompiledMetric) -> [WindowLane] {
+        m.periods.map { WindowLane($0) } + (m.definition.rolling.map { [WindowLane(panes: $0)] } ?? [])
     }
 }
 

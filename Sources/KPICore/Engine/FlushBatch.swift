@@ -32,5 +32,20 @@ public struct FlushBatch: Sendable {
     public var rows: [AggregateRow] = []
     /// The watermark when the batch was cut.
     public var watermark: EpochMillis
+    /// Windows in which a metric counted its first event under the overflow label set since the
+    /// last batch (one notice per metric and window, for a warning in the log).
+    public var labelOverflows: [LabelOverflowNotice] = []
     public init(watermark: EpochMillis) { self.watermark = watermark }
+}
+
+/// A metric reached its `max_label_sets` and counted events of a new label set under
+/// `{"__overflow__":"true"}` in this window.
+public struct LabelOverflowNotice: Sendable, Equatable {
+    public var metric: String
+    /// The period of the window (`hour`…), or `rolling:SPAN pane` for a pane of a rolling window.
+    public var period: String
+    public var windowStart: EpochMillis
+    public var windowEnd: EpochMillis
+    /// The metric's cap.
+    public var maxLabelSets: Int
 }

@@ -33,9 +33,13 @@ final class GroupTable {
     private var groupByJSON: [String: Int32] = [:]
     /// Canonical label JSON per group.
     private(set) var json: [String] = []
-    /// The last event looked up (see ``group(for:event:)``) and its group.
+    /// The last event looked up (see ``existingGroup(for:event:)``), its group (-1: not in the
+    /// table) and the hash of its values.
     private var memoEvent: UInt64 = 0
     private var memoGroup: Int32 = 0
+    private var memoHash: UInt64 = 0
+    /// The group `{"__overflow__":"true"}` once created (see ``overflowGroup``), or -1.
+    private var overflow: Int32 = -1
 
     init(slots: [Int], names: [String]) {
         self.slots = slots
@@ -46,30 +50,68 @@ final class GroupTable {
     /// Number of groups (distinct canonical label sets).
     var count: Int { json.count }
 
-    /// The group of the event whose fields are `fields`, created when new. `event` numbers the
-    /// event (never 0, a new number per event): a second lookup of the same event, by another
-    /// metric sharing this table, returns the first answer without hashing again.
+    /// The label set of events counted beyond a metric's cap (see ``LabelBudget``).
+    static let overflowJSON = #"{"__overflow__":"true"}"#
+
+    /// The overflow group of this table, created on first use (an allocation, once). It has no
+    /// entry in the index: no event's values look it up.
+    var overflowGroup: Int32 {
+        if overflow < 0 {
+            if let existing = groupByJSON[Self.overflowJSON] {
+                overflow = existing
+            } else {
+                overflow = Int32(json.count)
+                json.append(Self.overflowJSON)
+                groupByJSON[Self.overflowJSON] = overflow
+            }
+        }
+        return overflow
+    }
+
+    /// The group of the event whose fields are `fields`, or -1 when its label set is not in the
+    /// table (nothing is inserted; see ``insertGroup(for:event:)``). `event` numbers the event
+    /// (never 0, a new number per event): a second lookup of the same event, by another metric
+    /// sharing this table, returns the first answer without hashing again.
     @inline(__always)
-    func group(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
+    func existingGroup(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
         if slots.isEmpty { return 0 }
         if event == memoEvent { return memoGroup }
-        let g = lookUp(fields)
+        let h = hash(fields)
+        let e = index.find(h) { verify(Int($0), fields) }
+        let g = e >= 0 ? entryGroup[Int(e)] : -1
         memoEvent = event
         memoGroup = g
+        memoHash = h
+        return g
+    }
+
+    /// The group of the event, inserted when new: ``existingGroup(for:event:)`` then
+    /// ``insertGroup(for:event:)``.
+    func group(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
+        let g = existingGroup(for: fields, event: event)
+        return g >= 0 ? g : insertGroup(for: fields, event: event)
+    }
+
+    /// Inserts the label set of the event `event`, for which ``existingGroup(for:event:)`` just
+    /// returned -1, and returns its group. Allocates (the stored values and the label JSON).
+    func insertGroup(for fields: UnsafeBufferPointer<FieldValue>, event: UInt64) -> Int32 {
+        let h = event == memoEvent ? memoHash : hash(fields)
+        let g = insert(h, fields)
+        memoEvent = event
+        memoGroup = g
+        memoHash = h
         return g
     }
 
     @inline(__always)
-    private func lookUp(_ fields: UnsafeBufferPointer<FieldValue>) -> Int32 {
+    private func hash(_ fields: UnsafeBufferPointer<FieldValue>) -> UInt64 {
         var h: UInt64 = 0x243F_6A88_85A3_08D3
         for s in slots {
             var f = fields[s]
             if f.kind == .absent { f.kind = .null }
             h = ValueHash.mix(h ^ ValueHash.hash(f)) &+ 0x9E37_79B9_7F4A_7C15
         }
-        let e = index.find(h) { verify(Int($0), fields) }
-        if e >= 0 { return entryGroup[Int(e)] }
-        return insert(h, fields)
+        return h
     }
 
     @inline(__always)

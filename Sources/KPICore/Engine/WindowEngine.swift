@@ -8,7 +8,10 @@ import Foundation
 ///   counted per metric (``lateEvents``) and not folded in. Lateness is decided on arrival, so
 ///   the same events in the same order always give the same numbers.
 /// - Memory: one ``AggregateCell`` per open (metric, period, window, label set), plus the
-///   label sets seen per metric. Final windows are emitted once and freed.
+///   label sets seen per metric. Final windows are emitted once and freed. A rolling window
+///   keeps one cell per pane (`step`) and label set for the `span` (see ``RollingPanes`` and
+///   `WindowEngine+Rolling.swift`). Each metric admits at most its `max_label_sets` label sets
+///   (``LabelBudget``); events of further ones are folded into `{"__overflow__":"true"}`.
 /// - Cost per event: one type lookup, then per metric of that type a filter evaluation, a
 ///   label-set hash and ``HashIndex`` probe, and per period a window lookup (usually two
 ///   comparisons) and a ``HashIndex`` probe for the cell. No allocation except for a new label
@@ -22,7 +25,7 @@ public final class WindowEngine: @unchecked Sendable {
     public let allowedLateness: EpochMillis
     /// Immutable after init (their label tables are classes), so the hot path reads them
     /// without copying or reference counting.
-    private let metrics: [CompiledMetric]
+    let metrics: [CompiledMetric]
     private let typeIndex: [String: Int]
     private let typeBytes: [[UInt8]]
     /// Metric indices per event type (raw types, then pipeline and health streams).
@@ -34,14 +37,14 @@ public final class WindowEngine: @unchecked Sendable {
     // again): `ingest` reads only these.
     /// Per metric index.
     private let plans: ContiguousArray<MetricPlan>
-    /// The periods of metric `mi` are `lanePeriods[plans[mi].firstLane ..< plans[mi].endLane]`.
-    private let lanePeriods: ContiguousArray<CalendarPeriod>
+    /// The window lanes of metric `mi` are `lanes[plans[mi].firstLane ..< plans[mi].endLane]`.
+    private let lanes: ContiguousArray<WindowLane>
     /// `metricsByType`, packed.
     private let typeMetrics: PackedLists<Int>
     /// `typeBytes`, packed for the byte-level `typeID`.
     private let typeNames: TypeNames
 
-    private struct CellKey: Equatable {
+    struct CellKey: Equatable {
         var start: Int64
         var metric: Int32
         var group: Int32
@@ -64,12 +67,15 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     /// Open cells by key hash (verified against `cellKeys`).
-    private let cellIndex = HashIndex(capacity: 1024)
-    private var cells: ContiguousArray<AggregateCell> = []
-    private var cellKeys: ContiguousArray<CellKey> = []
+    let cellIndex = HashIndex(capacity: 1024)
+    var cells: ContiguousArray<AggregateCell> = []
+    var cellKeys: ContiguousArray<CellKey> = []
     private var cellEnds: ContiguousArray<Int64> = []
-    private var freeCells: [Int32] = []
+    var freeCells: [Int32] = []
     private var dirty: [Int32] = []
+    /// The panes of each rolling metric, and per metric index its entry there or -1.
+    var rollingPanes: [RollingPanes] = []
+    private var rollingIndex: [Int] = []
     private var openWindows: [WindowKey: OpenWindow] = [:]
 
     /// Largest event time seen, or `Int64.min` before the first event.
@@ -80,6 +86,11 @@ public final class WindowEngine: @unchecked Sendable {
     public private(set) var metricRejects: [[MetricRejectReason: Int64]]
     /// Events folded into at least one metric.
     public private(set) var eventsCounted: Int64 = 0
+    /// Events counted under the overflow label set, per metric index, because the metric had
+    /// reached its `max_label_sets`.
+    public private(set) var labelOverflows: [Int64]
+    /// Windows that received their first overflowed event since the last flush.
+    private var overflowNotices: [LabelOverflowNotice] = []
     /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
     private var eventNumber: UInt64 = 0
 
@@ -95,7 +106,8 @@ public final class WindowEngine: @unchecked Sendable {
         var compiled: [CompiledMetric] = []
         var groupTables: [[String]: GroupTable] = [:]
         for (i, def) in config.metrics.enumerated() {
-            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog, groupTables: &groupTables))
+            compiled.append(CompiledMetric(def, index: i, defaultZone: zone, catalog: &catalog, groupTables: &groupTables,
+                                           maxLabelSets: config.maxLabelSets))
         }
         if config.trackSequences {
             catalog.slot(for: SequenceTracker.sourceField)
@@ -114,7 +126,8 @@ public final class WindowEngine: @unchecked Sendable {
         let health = config.pipelines.isEmpty ? [] : QualificationHealth.metrics
         for def in health {
             compiled.append(CompiledMetric(def, index: compiled.count, defaultZone: zone,
-                                           catalog: &healthCatalog, groupTables: &healthTables))
+                                           catalog: &healthCatalog, groupTables: &healthTables,
+                                           maxLabelSets: config.maxLabelSets))
         }
         var typeIndex: [String: Int] = [:]
         var typeBytes: [[UInt8]] = []
@@ -153,16 +166,23 @@ public final class WindowEngine: @unchecked Sendable {
         self.metricsByType = metricsByType
         lateEvents = Array(repeating: 0, count: compiled.count)
         metricRejects = Array(repeating: [:], count: compiled.count)
+        labelOverflows = Array(repeating: 0, count: compiled.count)
+        rollingIndex = Array(repeating: -1, count: compiled.count)
+        for m in compiled {
+            guard let r = m.definition.rolling else { continue }
+            rollingIndex[m.index] = rollingPanes.count
+            rollingPanes.append(RollingPanes(metric: m.index, window: r, isDistinct: m.isDistinct))
+        }
 
         var plans = ContiguousArray<MetricPlan>()
-        var lanes = ContiguousArray<CalendarPeriod>()
+        var lanes = ContiguousArray<WindowLane>()
         for m in compiled {
             let first = lanes.count
-            lanes.append(contentsOf: m.periods)
+            lanes.append(contentsOf: WindowLane.lanes(of: m))
             plans.append(MetricPlan(m, lanes: first..<lanes.count))
         }
         self.plans = plans
-        self.lanePeriods = lanes
+        self.lanes = lanes
         self.typeMetrics = PackedLists(metricsByType)
         self.typeNames = TypeNames(typeBytes)
     }
@@ -254,11 +274,21 @@ public final class WindowEngine: @unchecked Sendable {
                     distinctHash = ValueHash.hash(v)
                 }
             }
-            let group = plan.groups._withUnsafeGuaranteedRef { $0.group(for: slots, event: eventNumber) }
+            // The label set is looked up at the first window the event is not late for, so that
+            // late events neither create label sets nor count as overflow.
+            var group: Int32 = -1
+            var grouped = false
+            var overflowed = false
             var wasLate = false
-            for lane in plan.firstLane..<plan.endLane {
-                let period = lanePeriods[lane]
-                let w = plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: period) }
+            for l in plan.firstLane..<plan.endLane {
+                let lane = lanes[l]
+                let w: WindowBounds
+                if lane.paneMillis > 0 {
+                    let start = floorDiv(ts, lane.paneMillis) &* lane.paneMillis
+                    w = WindowBounds(start: start, end: start &+ lane.paneMillis)
+                } else {
+                    w = plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: lane.period) }
+                }
                 if w.end <= wm {
                     out.late += 1
                     if out.firstLateMetric < 0 { out.firstLateMetric = mi }
@@ -267,10 +297,21 @@ public final class WindowEngine: @unchecked Sendable {
                     wasLate = true
                     continue
                 }
-                let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))
+                if !grouped {
+                    grouped = true
+                    group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
+                    if group < 0 || !plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
+                        (group, overflowed) = admitGroup(plan, mi, known: group, slots)
+                    }
+                }
+                let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: lane.code)
                 let h = key.hash
                 var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
-                if found < 0 { found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct) }
+                if found < 0 {
+                    found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct)
+                    // Once per window (of the metric's first lane): the daemon logs a warning.
+                    if overflowed && l == plan.firstLane { noteOverflow(mi, lane, w) }
+                }
                 let ci = Int(found)
                 let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
                     if plan.isDistinct {
@@ -291,6 +332,34 @@ public final class WindowEngine: @unchecked Sendable {
         }
         if out.updates > 0 { eventsCounted += 1 }
         return out
+    }
+
+    /// The group of an event whose label set metric `mi` has not admitted yet (`known` is its
+    /// group in the table, or -1 when the table does not have it): admitted while the metric is
+    /// under its cap, else the table's overflow group (and `overflowed` is true).
+    @inline(never)
+    private func admitGroup(_ plan: MetricPlan, _ mi: Int, known: Int32,
+                            _ slots: UnsafeBufferPointer<FieldValue>) -> (group: Int32, overflowed: Bool) {
+        let event = eventNumber
+        let result: (Int32, Bool) = plan.budget._withUnsafeGuaranteedRef { budget -> (Int32, Bool) in
+            plan.groups._withUnsafeGuaranteedRef { table -> (Int32, Bool) in
+                if known >= 0 && budget.contains(known) { return (known, false) }
+                if budget.isFull { return (table.overflowGroup, true) }
+                // A new entry may still be a known group (the number 200 and the string "200").
+                let g = known >= 0 ? known : table.insertGroup(for: slots, event: event)
+                if !budget.contains(g) { _ = budget.admit(g) }
+                return (g, false)
+            }
+        }
+        if result.1 { labelOverflows[mi] += 1 }
+        return result
+    }
+
+    private func noteOverflow(_ mi: Int, _ lane: WindowLane, _ w: WindowBounds) {
+        let m = metrics[mi]
+        let period = lane.paneMillis > 0 ? m.definition.rolling!.period + " pane" : lane.period.rawValue
+        overflowNotices.append(LabelOverflowNotice(metric: m.definition.name, period: period, windowStart: w.start,
+                                                   windowEnd: w.end, maxLabelSets: m.budget.cap))
     }
 
     @inline(__always)
@@ -316,6 +385,10 @@ public final class WindowEngine: @unchecked Sendable {
             cellEnds.append(end)
         }
         cellIndex.insert(hash, ci)
+        if key.period == WindowLane.paneCode {
+            rollingPanes[rollingIndex[Int(key.metric)]].add(cell: ci, paneStart: key.start)
+            return ci
+        }
         let wk = WindowKey(start: key.start, metric: key.metric, period: key.period)
         openWindows[wk, default: OpenWindow(end: end, cells: [])].cells.append(ci)
         return ci
@@ -334,18 +407,32 @@ public final class WindowEngine: @unchecked Sendable {
             let w = openWindows.removeValue(forKey: wk)!
             for ci in w.cells {
                 batch.rows.append(row(Int(ci), final: true))
-                cellIndex.remove(cellKeys[Int(ci)].hash, ci)
-                cells[Int(ci)].release()
-                cells[Int(ci)] = AggregateCell(distinct: false)
-                freeCells.append(ci)
+                freeCell(ci)
             }
         }
         for ci in dirty where cells[Int(ci)].dirty {
-            batch.rows.append(row(Int(ci), final: false))
             cells[Int(ci)].dirty = false
+            let key = cellKeys[Int(ci)]
+            if key.period == WindowLane.paneCode {
+                // Rolling panes are not rows: their windows are emitted below.
+                rollingPanes[rollingIndex[Int(key.metric)]].dirtyGroups.insert(key.group)
+                continue
+            }
+            batch.rows.append(row(Int(ci), final: false))
         }
         dirty.removeAll(keepingCapacity: true)
+        flushRolling(into: &batch)
+        batch.labelOverflows = overflowNotices
+        overflowNotices.removeAll()
         return batch
+    }
+
+    /// Drops cell `ci`: out of the index, storage released, slot reused by the next new cell.
+    func freeCell(_ ci: Int32) {
+        cellIndex.remove(cellKeys[Int(ci)].hash, ci)
+        cells[Int(ci)].release()
+        cells[Int(ci)] = AggregateCell(distinct: false)
+        freeCells.append(ci)
     }
 
     private func row(_ ci: Int, final: Bool) -> AggregateRow {

@@ -144,6 +144,12 @@ public final class IngestLoop: @unchecked Sendable {
 
     private func flush() {
         var f = pipeline.flush()
+        for n in f.batch.labelOverflows {
+            logger.warning("metric over max_label_sets: new label sets are counted under {\"__overflow__\":\"true\"}", metadata: [
+                "metric": "\(n.metric)", "period": "\(n.period)", "window_start": "\(Timestamp.formatRFC3339(n.windowStart))",
+                "max_label_sets": "\(n.maxLabelSets)",
+            ])
+        }
         f.counters += refusals.deltas()
         writer.submit(f, now: clock.nowMillis(), openCells: pipeline.engine.openCellCount)
     }

@@ -357,6 +357,7 @@ public final class IngestPipeline: @unchecked Sendable {
     }
 
     private var reportedLate: [Int64] = []
+    private var reportedOverflows: [Int64] = []
     private var reportedMetricRejects: [[MetricRejectReason: Int64]] = []
 
     private func metricCounterDeltas() -> [CounterDelta] {
@@ -375,6 +376,13 @@ public final class IngestPipeline: @unchecked Sendable {
                                         delta: n - reportedMetricRejects[i][reason, default: 0]))
             }
         }
+        let overflows = engine.labelOverflows
+        if reportedOverflows.isEmpty { reportedOverflows = overflows.map { _ in 0 } }
+        for (i, n) in overflows.enumerated() where n != reportedOverflows[i] {
+            out.append(CounterDelta(name: "label_overflow", labels: CanonicalLabels.json(["metric": metricNames[i]]),
+                                    delta: n - reportedOverflows[i]))
+        }
+        reportedOverflows = overflows
         reportedLate = late
         reportedMetricRejects = mr
         return out
