@@ -20,5 +20,5 @@ if [ "${1:-}" = "--test" ]; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p"
     }
   done
-  python3 -c "import zmq, pytest, aiosmtpd" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
+  python3 -c "import zmq, pytest, aiosmtpd, duckdb" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
 fi
