@@ -249,3 +249,71 @@ def test_salon_example_matches_duckdb(kpid_factory, kpictl_bin, free_ports):
     assert shown[0]["numerator"] == want[k][5] and shown[0]["denominator"] == 0
     table = run_kpictl(kpictl_bin, "query", k[0], "--db", str(kpid.db_path), "--format", "table").stdout.decode()
     assert "reason" in table.splitlines()[0] and "division_by_zero" in table
+
+
+def test_change_after_a_restart_reads_the_previous_window_from_sqlite(kpid_factory, free_ports):
+    """Day 1 closes before a restart; after it, day 2's change and delta still have day 1: kpid
+    read day 1's final row back from SQLite at startup."""
+    from kpid_harness import toml_config
+
+    port, = free_ports(1)
+    config = toml_config(
+        kpid={"time_zone": ZONE, "allowed_lateness": "1m", "flush_interval": "100ms"},
+        sources=[{"name": "in", "kind": "pull", "bind": [f"tcp://127.0.0.1:{port}"]}],
+        metrics=[
+            {"name": "bookings", "events": ["booking.attempt"], "aggregate": "count", "group_by": ["tenant"],
+             "windows": ["day"]},
+            {"name": "ticks", "events": ["tick"], "aggregate": "count", "windows": ["day"]},
+            {"name": "bookings_change", "expr": "change(bookings)"},
+            {"name": "bookings_delta", "expr": "delta(bookings)"},
+        ])
+    tz = ZoneInfo(ZONE)
+    day1 = int(datetime(2026, 10, 31, 0, 0, tzinfo=tz).timestamp() * 1000)
+    day2 = int(datetime(2026, 11, 1, 0, 0, tzinfo=tz).timestamp() * 1000)  # the 25-hour day
+    day3 = int(datetime(2026, 11, 2, 0, 0, tzinfo=tz).timestamp() * 1000)
+    rnd = random.Random(3)
+    n1, n2 = rnd.randint(5, 40), rnd.randint(5, 40)
+
+    def publish(kpid, events):
+        ctx = zmq.Context()
+        try:
+            s = ctx.socket(zmq.PUSH)
+            s.setsockopt(zmq.LINGER, 10_000)
+            s.connect(f"tcp://127.0.0.1:{port}")
+            before = kpid.counter_sum("events_received")
+            s.send(b"\n".join(json.dumps(e).encode() for e in events))
+            kpid.wait_until(lambda: kpid.counter_sum("events_received") >= before + len(events), timeout=30,
+                            what="the events")
+            s.close()
+        finally:
+            ctx.term()
+
+    first = kpid_factory(config, name="salon-restart")
+    publish(first, [{"type": "booking.attempt", "tenant": "t1", "ts": day1 + 3_600_000 + i * 60_000} for i in range(n1)]
+            + [{"type": "tick", "ts": day2 + 5 * 60_000}])  # closes day 1
+    first.stop()
+    rows = first.aggregate_rows()
+    labels = '{"tenant":"t1"}'
+    assert rows[("bookings", "day", rfc(day1), labels)][3] == 1, "day 1 is final before the restart"
+
+    second = kpid_factory(config, name="salon-restart")  # same directory, same database
+    publish(second, [{"type": "booking.attempt", "tenant": "t1", "ts": day2 + 7_200_000 + i * 60_000} for i in range(n2)]
+            + [{"type": "tick", "ts": day3 + 5 * 60_000}])  # closes day 2
+    second.stop()
+    conn = second.db()
+    try:
+        by = {(r["metric"], r["window_start"]): r for r in conn.execute(
+            "SELECT metric, window_start, value, final, reason, numerator, denominator FROM aggregates "
+            "WHERE labels = ?", (labels,))}
+    finally:
+        conn.close()
+    change = by[("bookings_change", rfc(day2))]
+    assert change["reason"] is None and change["final"] == 1
+    assert math.isclose(change["value"], (n2 - n1) / n1) and change["denominator"] == n1 and change["numerator"] == n2
+    delta = by[("bookings_delta", rfc(day2))]
+    assert delta["value"] == n2 - n1
+    assert by[("bookings_change", rfc(day1))]["reason"] == "no_previous_window"
+
+
+def rfc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
