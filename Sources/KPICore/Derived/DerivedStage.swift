@@ -94,8 +94,8 @@ public final class DerivedStage {
     /// label set), so that `change` and `delta` of the first windows after it have a previous one.
     public func seed(_ rows: [AggregateRow]) {
         for r in rows where r.isFinal && readers[r.metric] != nil {
-            remember(r)
             let key = SeriesKey(metric: r.metric, period: r.period, labels: r.labels)
+            remember(r, key: key)
             dropOlderFinals(key)
         }
     }
@@ -115,11 +115,10 @@ public final class DerivedStage {
         }
         func absorb(_ r: AggregateRow) {
             guard let ds = readers[r.metric] else { return }
-            remember(r)
             let key = SeriesKey(metric: r.metric, period: r.period, labels: r.labels)
-            if r.isFinal { finalized.insert(key) }
             // The window right after this one, when its row is known: its change/delta moved.
-            let next = series[key]?.first { $0.start == r.windowEnd }
+            let next = remember(r, key: key)
+            if r.isFinal { finalized.insert(key) }
             for d in ds {
                 touch(d, Touch(period: r.period, start: r.windowStart, end: r.windowEnd, labels: r.labels))
                 if let next, derived[d].definition.expr.readsPreviousWindow {
@@ -210,26 +209,29 @@ public final class DerivedStage {
 
     // MARK: Memory
 
-    private func remember(_ r: AggregateRow) {
-        let key = SeriesKey(metric: r.metric, period: r.period, labels: r.labels)
+    /// Records the row's value; returns the series' entry of the window right after the row's.
+    @discardableResult
+    private func remember(_ r: AggregateRow, key: SeriesKey) -> Entry? {
         let e = Entry(start: r.windowStart, end: r.windowEnd, value: r.value, samples: r.samples, isFinal: r.isFinal)
-        var list = series[key] ?? []
-        if let i = list.firstIndex(where: { $0.start == r.windowStart }) {
-            if list[i].isFinal { return } // a final value never changes
-            list[i] = e
+        // In place (the dictionary's modify accessor): no copy of the list.
+        return Self.upsert(e, into: &series[key, default: []])
+    }
+
+    private static func upsert(_ e: Entry, into list: inout [Entry]) -> Entry? {
+        if let i = list.firstIndex(where: { $0.start == e.start }) {
+            if !list[i].isFinal { list[i] = e } // a final value never changes
         } else {
-            let at = list.firstIndex { $0.start > r.windowStart } ?? list.endIndex
+            let at = list.firstIndex { $0.start > e.start } ?? list.endIndex
             list.insert(e, at: at)
         }
-        series[key] = list
+        return list.first { $0.start == e.end }
     }
 
     /// Keeps the newest final entry of a series (the previous window of the next one) and what is
     /// newer than it.
     private func dropOlderFinals(_ key: SeriesKey) {
-        guard var list = series[key], let newest = list.lastIndex(where: { $0.isFinal }), newest > 0 else { return }
-        list.removeFirst(newest)
-        series[key] = list
+        guard let newest = series[key]?.lastIndex(where: { $0.isFinal }), newest > 0 else { return }
+        series[key]?.removeFirst(newest)
     }
 
     /// Forgets entries whose next window must be final too: ended more than twice their length
