@@ -74,5 +74,16 @@ let package = Package(
             path: "Benchmarks/Alerts",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Derived",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KPIPipeline", package: "kpid"),
+                .product(name: "KPIConfig", package: "kpid"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/Derived",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -54,7 +54,8 @@ extension ConfigCompiler {
         if case .value(let tables) = tableArray(root, "alerts") {
             var names: [String: Int] = [:]
             for (i, t) in tables.enumerated() {
-                if let r = alertRule(t, index: i, names: &names, metrics: config.metrics, receivers: receiverNames) {
+                if let r = alertRule(t, index: i, names: &names, metrics: config.metrics + config.derivedMetrics.map(\.alertShape),
+                                    receivers: receiverNames) {
                     config.alertRules.append(r)
                 }
             }

@@ -242,13 +242,21 @@ struct ConfigCompiler {
             var firstLineOfName: [String: Int] = [:]
             var uses: [FieldUse] = []
             var compiled: [(index: Int, metric: MetricDefinition)] = []
+            var derived: [DerivedEntry] = []
             for (i, t) in tables.enumerated() {
+                // An entry with `expr` is a derived metric (ConfigLoader+Derived.swift).
+                if t["expr"] != nil {
+                    if let d = derivedMetric(t, index: i, names: &firstLineOfName) { derived.append(d) }
+                    continue
+                }
                 if let m = metric(t, index: i, names: &firstLineOfName, uses: &uses, pipelines: pipelines) {
                     compiled.append((i, m))
                     config.metrics.append(m)
                 }
             }
             checkFieldTypes(uses: uses, metrics: compiled)
+            config.derivedMetrics = resolveDerived(derived, metrics: config.metrics, declared: firstLineOfName,
+                                                   globalZone: config.timeZone)
         }
 
         alerting(root, into: &config)
@@ -384,30 +392,8 @@ struct ConfigCompiler {
         checkKeys(t, allowed: ConfigKeys.metric, prefix: prefix)
         var ok = true
 
-        let name = string(t, "name", prefix: prefix)
-        switch name {
-        case .absent:
-            fail("\(prefix).name", "missing name", hint: "every metric needs a name, e.g. name = \"http_5xx\"")
-            ok = false
-        case .invalid: ok = false
-        case .value(let n):
-            let key = "\(prefix).name"
-            if !Self.isMetricName(n) {
-                fail(key, "invalid metric name \(quoted(n)): use \(Self.metricNameRule)",
-                     hint: Self.suggestedMetricName(n).map { "e.g. name = \(quoted($0))" })
-                ok = false
-            } else if n.hasPrefix(QualificationHealth.reservedPrefix) {
-                fail(key, "metric names starting with \(quoted(QualificationHealth.reservedPrefix)) are reserved for kpid's own metrics",
-                     hint: "e.g. name = \(quoted(String(n.dropFirst(QualificationHealth.reservedPrefix.count))))")
-                ok = false
-            } else if let first = names[n] {
-                fail(key, "duplicate metric name \(quoted(n)) (first defined at line \(first))",
-                     hint: "give each metric its own name")
-                ok = false
-            } else {
-                names[n] = locator.nearestLine(of: key) ?? 0
-            }
-        }
+        let name = metricName(t, prefix: prefix, names: &names)
+        if name.value == nil { ok = false }
 
         var events: [String] = []
         let pipeline = metricPipeline(t, prefix: prefix, pipelines: pipelines)

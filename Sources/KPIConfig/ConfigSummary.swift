@@ -69,6 +69,15 @@ public enum ConfigSummary {
             if let cap = m.maxLabelSets { lines.append("    max label sets: \(cap)") }
             lines.append("    time zone: \(m.timeZone ?? "\(config.timeZone) (global)")")
         }
+        if !config.derivedMetrics.isEmpty {
+            lines.append("derived metrics (\(config.derivedMetrics.count)):")
+            for d in config.derivedMetrics {
+                lines.append("  \(d.name) = \(d.expr.configText)")
+                lines.append("    group by: \(d.groupBy.isEmpty ? "(nothing, one row per window)" : d.groupBy.joined(separator: ", "))")
+                lines.append("    windows: \(d.windows.map(\.rawValue).joined(separator: ", "))")
+                lines.append("    time zone: \(d.timeZone ?? "\(config.timeZone) (global)")")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 }

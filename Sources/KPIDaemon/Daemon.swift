@@ -39,6 +39,8 @@ public final class Daemon: Sendable {
         let pipeline = try IngestPipeline(config: config, clock: clock)
         let path = databasePath ?? config.storage.path
         store = try KPIStore(path: path)
+        // Derived change/delta read the window before: seed it from the final rows already stored.
+        pipeline.derived.seed(try store.latestFinalRows(metrics: pipeline.derived.seedMetrics))
         context = try ZmqContext()
         // The ZAP handler must answer before a CURVE socket binds: without one, libzmq admits anyone.
         let curve = config.sources.filter { $0.curve != nil }

@@ -127,6 +127,14 @@ enum Schema {
                 CREATE INDEX outbox_due ON outbox (status, receiver, next_attempt_at);
                 """)
         }
+        // Derived metrics: why a row has no value, and the two values a ratio was computed from.
+        m.registerMigration("v5-derived") { db in
+            try db.execute(sql: """
+                ALTER TABLE aggregates ADD COLUMN reason TEXT;
+                ALTER TABLE aggregates ADD COLUMN numerator REAL;
+                ALTER TABLE aggregates ADD COLUMN denominator REAL;
+                """)
+        }
         return m
     }
 }

@@ -13,9 +13,15 @@ public struct StoredAggregate: Sendable, Equatable, Codable, FetchableRecord {
     public var samples: Int64
     public var final: Bool
     public var updatedAt: String
+    /// Derived metrics: why `value` is NULL (`division_by_zero`, `missing_operand`, `no_previous_window`).
+    public var reason: String?
+    /// Derived metrics: a ratio's numerator, or the current value of change/delta.
+    public var numerator: Double?
+    /// Derived metrics: a ratio's denominator, or the previous window's value of change/delta.
+    public var denominator: Double?
 
     enum CodingKeys: String, CodingKey {
-        case metric, period, labels, value, samples, final
+        case metric, period, labels, value, samples, final, reason, numerator, denominator
         case windowStart = "window_start"
         case windowEnd = "window_end"
         case updatedAt = "updated_at"

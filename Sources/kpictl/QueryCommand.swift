@@ -56,21 +56,29 @@ struct QueryCommand: ParsableCommand {
 }
 
 /// Renders aggregate rows as a table, JSON (an array of objects, labels as an object) or CSV.
+///
+/// The derived-metric columns (`reason`, `numerator`, `denominator`) are always in JSON and CSV,
+/// and in the table only when some row has one of them.
 enum QueryOutput {
     static func render(_ rows: [StoredAggregate], format: QueryFormat) -> String {
+        let derived = format != .table || rows.contains { $0.reason != nil || $0.numerator != nil || $0.denominator != nil }
         let header = ["metric", "period", "window_start", "window_end", "labels", "value", "samples", "final", "updated_at"]
+            + (derived ? ["reason", "numerator", "denominator"] : [])
         func cells(_ r: StoredAggregate) -> [String] {
             [r.metric, r.period, r.windowStart, r.windowEnd, r.labels, r.value.map(LabelValue.format) ?? "",
              String(r.samples), r.final ? "1" : "0", r.updatedAt]
+                + (derived ? [r.reason ?? "", r.numerator.map(LabelValue.format) ?? "", r.denominator.map(LabelValue.format) ?? ""] : [])
         }
+        func number(_ v: Double?) -> String { v.map { $0.isFinite ? LabelValue.format($0) : "null" } ?? "null" }
         switch format {
         case .json:
             let items = rows.map { r -> String in
-                let value = r.value.map { $0.isFinite ? LabelValue.format($0) : "null" } ?? "null"
-                return "{\"metric\":\(CanonicalLabels.quote(r.metric)),\"period\":\(CanonicalLabels.quote(r.period)),"
+                "{\"metric\":\(CanonicalLabels.quote(r.metric)),\"period\":\(CanonicalLabels.quote(r.period)),"
                     + "\"window_start\":\(CanonicalLabels.quote(r.windowStart)),\"window_end\":\(CanonicalLabels.quote(r.windowEnd)),"
-                    + "\"labels\":\(r.labels),\"value\":\(value),\"samples\":\(r.samples),\"final\":\(r.final),"
-                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt))}"
+                    + "\"labels\":\(r.labels),\"value\":\(number(r.value)),\"samples\":\(r.samples),\"final\":\(r.final),"
+                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt)),"
+                    + "\"reason\":\(r.reason.map(CanonicalLabels.quote) ?? "null"),"
+                    + "\"numerator\":\(number(r.numerator)),\"denominator\":\(number(r.denominator))}"
             }
             return "[" + items.joined(separator: ",\n ") + "]\n"
         case .csv:

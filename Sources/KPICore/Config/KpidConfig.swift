@@ -23,6 +23,9 @@ public struct KpidConfig: Sendable, Equatable {
     public var limits = LimitsConfig()
     public var sources: [SourceConfig] = []
     public var metrics: [MetricDefinition] = []
+    /// Derived metrics (`[[metrics]]` entries with `expr`), in dependency order: an operand that
+    /// is itself derived comes before the metrics that read it.
+    public var derivedMetrics: [DerivedMetricDefinition] = []
     /// Qualification pipelines; metrics read their output with `pipeline = "<name>"`.
     public var pipelines: [QualificationPipelineConfig] = []
     /// Per-publisher permissions of authenticated (CURVE) publishers.

@@ -13,9 +13,19 @@ public struct AggregateRow: Sendable, Equatable {
     public var samples: Int64
     /// True once the watermark passed `windowEnd`: the value will not change again.
     public var isFinal: Bool
+    /// Derived metrics: why ``value`` is nil (a ``DerivedReason`` raw value); nil otherwise.
+    public var reason: String?
+    /// Derived metrics: the numerator of a ratio or percent, the current value of change/delta.
+    public var numerator: Double?
+    /// Derived metrics: the denominator of a ratio or percent, the previous value of change/delta.
+    public var denominator: Double?
 
     public init(metric: String, period: String, windowStart: EpochMillis, windowEnd: EpochMillis,
-                labels: String, value: Double?, samples: Int64, isFinal: Bool) {
+                labels: String, value: Double?, samples: Int64, isFinal: Bool,
+                reason: String? = nil, numerator: Double? = nil, denominator: Double? = nil) {
+        self.reason = reason
+        self.numerator = numerator
+        self.denominator = denominator
         self.metric = metric
         self.period = period
         self.windowStart = windowStart

@@ -12,6 +12,8 @@ import KPICore
 /// One pipeline belongs to one thread.
 public final class IngestPipeline: @unchecked Sendable {
     public let engine: WindowEngine
+    /// Derived metrics, evaluated over each flush's rows (not per event).
+    public let derived: DerivedStage
     public let config: KpidConfig
     /// Source names, indexed by the `source` argument of ``process(frameCount:first:second:source:)``.
     public let sources: [String]
@@ -48,6 +50,7 @@ public final class IngestPipeline: @unchecked Sendable {
         self.config = config
         self.clock = clock
         self.engine = WindowEngine(config: config)
+        self.derived = DerivedStage(config: config)
         self.sources = sources ?? config.sources.map(\.name)
         self.decoder = EventDecoder(fields: engine.catalog.names, limits: EventDecoder.Limits(
             maxFields: config.limits.maxFieldsPerEvent, maxFieldBytes: config.limits.maxFieldBytes))
@@ -310,9 +313,11 @@ public final class IngestPipeline: @unchecked Sendable {
         public var qualifiedLogCutoffs: [String: EpochMillis] = [:]
     }
 
-    /// Cuts a flush (see ``WindowEngine/flush()``), including per-metric late and reject counters.
+    /// Cuts a flush (see ``WindowEngine/flush()``), including per-metric late and reject counters
+    /// and the rows of derived metrics (``DerivedStage``).
     public func flush() -> Flush {
-        let batch = engine.flush()
+        var batch = engine.flush()
+        derived.process(&batch)
         var deltas = counters.deltas(sources: sources, types: eventTypes)
         deltas += metricCounterDeltas()
         deltas += stageCounterDeltas()
