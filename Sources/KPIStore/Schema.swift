@@ -127,6 +127,13 @@ enum Schema {
                 CREATE INDEX outbox_due ON outbox (status, receiver, next_attempt_at);
                 """)
         }
+        m.registerMigration("v4-estimated") { db in
+            // 1 when the value is an estimate: a quantile (sketch, within 1%) or a distinct count
+            // above the metric's distinct_exact_max (HyperLogLog).
+            try db.execute(sql: """
+                ALTER TABLE aggregates ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1));
+                """)
+        }
         return m
     }
 }

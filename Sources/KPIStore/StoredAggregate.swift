@@ -13,9 +13,11 @@ public struct StoredAggregate: Sendable, Equatable, Codable, FetchableRecord {
     public var samples: Int64
     public var final: Bool
     public var updatedAt: String
+    /// True when the value is an estimate (quantile sketch, or distinct count above its exact limit).
+    public var estimated: Bool
 
     enum CodingKeys: String, CodingKey {
-        case metric, period, labels, value, samples, final
+        case metric, period, labels, value, samples, final, estimated
         case windowStart = "window_start"
         case windowEnd = "window_end"
         case updatedAt = "updated_at"

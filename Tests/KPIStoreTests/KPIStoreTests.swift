@@ -33,7 +33,7 @@ final class KPIStoreTests: XCTestCase {
     func testNewDatabaseIsWALWithAllMigrationsAndMode0640() throws {
         let store = try KPIStore(path: path())
         XCTAssertEqual(try store.journalMode(), "wal")
-        XCTAssertEqual(Set(try store.appliedMigrations()), ["v1-aggregates-rejects-counters", "v2-qualified-events", "v3-alerts-outbox"])
+        XCTAssertEqual(Set(try store.appliedMigrations()), ["v1-aggregates-rejects-counters", "v2-qualified-events", "v3-alerts-outbox", "v4-estimated"])
         let attrs = try FileManager.default.attributesOfItem(atPath: path())
         XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o640)
     }

@@ -13,9 +13,11 @@ public struct AggregateRow: Sendable, Equatable {
     public var samples: Int64
     /// True once the watermark passed `windowEnd`: the value will not change again.
     public var isFinal: Bool
+    /// True when the value is an estimate (a `distinct` count above `distinct_exact_max`).
+    public var estimated: Bool
 
     public init(metric: String, period: String, windowStart: EpochMillis, windowEnd: EpochMillis,
-                labels: String, value: Double?, samples: Int64, isFinal: Bool) {
+                labels: String, value: Double?, samples: Int64, isFinal: Bool, estimated: Bool = false) {
         self.metric = metric
         self.period = period
         self.windowStart = windowStart
@@ -24,6 +26,7 @@ public struct AggregateRow: Sendable, Equatable {
         self.value = value
         self.samples = samples
         self.isFinal = isFinal
+        self.estimated = estimated
     }
 }
 

@@ -244,7 +244,10 @@ public final class WindowEngine: @unchecked Sendable {
                 let v = slots[vs]
                 if plan.needsNumber {
                     switch v.kind {
-                    case .number: number = v.number
+                    case .number:
+                        number = v.number
+                        if !number.isFinite { reject(mi, .notFinite, &out); continue }
+                        if plan.isQuantile && number < 0 { reject(mi, .negativeValue, &out); continue }
                     case .absent, .null: reject(mi, .missingField, &out); continue
                     default: reject(mi, .wrongFieldType, &out); continue
                     }
@@ -270,12 +273,18 @@ public final class WindowEngine: @unchecked Sendable {
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: Int32(period.index))
                 let h = key.hash
                 var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
-                if found < 0 { found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct) }
+                if found < 0 {
+                    found = newCell(key, hash: h, end: w.end,
+                                    AggregateCell(distinct: plan.isDistinct, distinctExactMax: plan.distinctExactMax,
+                                                  quantile: plan.isQuantile))
+                }
                 let ci = Int(found)
                 let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
                     if plan.isDistinct {
                         cells[ci].samples &+= 1
-                        cells[ci].distinct!.insert(distinctHash)
+                        cells[ci].insertDistinct(distinctHash)
+                    } else if plan.isQuantile {
+                        cells[ci].add(quantileValue: number)
                     } else if vs >= 0 {
                         cells[ci].add(number: number)
                     } else {
@@ -302,16 +311,16 @@ public final class WindowEngine: @unchecked Sendable {
         }
     }
 
-    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, distinct: Bool) -> Int32 {
+    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, _ cell: AggregateCell) -> Int32 {
         let ci: Int32
         if let free = freeCells.popLast() {
             ci = free
-            cells[Int(ci)] = AggregateCell(distinct: distinct)
+            cells[Int(ci)] = cell
             cellKeys[Int(ci)] = key
             cellEnds[Int(ci)] = end
         } else {
             ci = Int32(cells.count)
-            cells.append(AggregateCell(distinct: distinct))
+            cells.append(cell)
             cellKeys.append(key)
             cellEnds.append(end)
         }
@@ -333,7 +342,7 @@ public final class WindowEngine: @unchecked Sendable {
         for wk in finished {
             let w = openWindows.removeValue(forKey: wk)!
             for ci in w.cells {
-                batch.rows.append(row(Int(ci), final: true))
+                appendRows(Int(ci), final: true, to: &batch.rows)
                 cellIndex.remove(cellKeys[Int(ci)].hash, ci)
                 cells[Int(ci)].release()
                 cells[Int(ci)] = AggregateCell(distinct: false)
@@ -341,26 +350,52 @@ public final class WindowEngine: @unchecked Sendable {
             }
         }
         for ci in dirty where cells[Int(ci)].dirty {
-            batch.rows.append(row(Int(ci), final: false))
+            appendRows(Int(ci), final: false, to: &batch.rows)
             cells[Int(ci)].dirty = false
         }
         dirty.removeAll(keepingCapacity: true)
         return batch
     }
 
-    private func row(_ ci: Int, final: Bool) -> AggregateRow {
+    /// The rows of cell `ci`: one, or one per quantile of a `quantile` metric (labelled
+    /// `"quantile":"0.95"`, see ``quantileLabels(metric:group:)``).
+    private func appendRows(_ ci: Int, final: Bool, to rows: inout [AggregateRow]) {
         let key = cellKeys[ci]
         let m = metrics[Int(key.metric)]
         let cell = cells[ci]
-        return AggregateRow(
+        let period = CalendarPeriod.allCases[Int(key.period)].rawValue
+        if !m.quantiles.isEmpty {
+            let labels = quantileLabels(metric: Int(key.metric), group: key.group)
+            for (j, q) in m.quantiles.enumerated() {
+                rows.append(AggregateRow(metric: m.definition.name, period: period, windowStart: key.start,
+                                         windowEnd: cellEnds[ci], labels: labels[j], value: cell.quantile(q),
+                                         samples: cell.samples, isFinal: final, estimated: true))
+            }
+            return
+        }
+        rows.append(AggregateRow(
             metric: m.definition.name,
-            period: CalendarPeriod.allCases[Int(key.period)].rawValue,
+            period: period,
             windowStart: key.start,
             windowEnd: cellEnds[ci],
             labels: m.groups.json[Int(key.group)],
             value: cell.value(for: m.definition.aggregate),
             samples: cell.samples,
-            isFinal: final
-        )
+            isFinal: final,
+            estimated: cell.isEstimated
+        ))
+    }
+
+    /// Label JSON per quantile of a metric's group, built once per (metric, group).
+    private var quantileLabelCache: [Int64: [String]] = [:]
+
+    private func quantileLabels(metric mi: Int, group: Int32) -> [String] {
+        let k = Int64(mi) << 32 | Int64(group)
+        if let hit = quantileLabelCache[k] { return hit }
+        let m = metrics[mi]
+        let base = m.groups.json[Int(group)]
+        let out = m.quantiles.map { CanonicalLabels.inserting(QuantileLabel.name, QuantileLabel.text($0), into: base) }
+        quantileLabelCache[k] = out
+        return out
     }
 }
