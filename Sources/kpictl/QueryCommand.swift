@@ -58,10 +58,10 @@ struct QueryCommand: ParsableCommand {
 /// Renders aggregate rows as a table, JSON (an array of objects, labels as an object) or CSV.
 enum QueryOutput {
     static func render(_ rows: [StoredAggregate], format: QueryFormat) -> String {
-        let header = ["metric", "period", "window_start", "window_end", "labels", "value", "samples", "final", "updated_at"]
+        let header = ["metric", "period", "window_start", "window_end", "labels", "value", "samples", "final", "updated_at", "estimated"]
         func cells(_ r: StoredAggregate) -> [String] {
             [r.metric, r.period, r.windowStart, r.windowEnd, r.labels, r.value.map(LabelValue.format) ?? "",
-             String(r.samples), r.final ? "1" : "0", r.updatedAt]
+             String(r.samples), r.final ? "1" : "0", r.updatedAt, r.estimated ? "1" : "0"]
         }
         switch format {
         case .json:
@@ -70,7 +70,7 @@ enum QueryOutput {
                 return "{\"metric\":\(CanonicalLabels.quote(r.metric)),\"period\":\(CanonicalLabels.quote(r.period)),"
                     + "\"window_start\":\(CanonicalLabels.quote(r.windowStart)),\"window_end\":\(CanonicalLabels.quote(r.windowEnd)),"
                     + "\"labels\":\(r.labels),\"value\":\(value),\"samples\":\(r.samples),\"final\":\(r.final),"
-                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt))}"
+                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt)),\"estimated\":\(r.estimated)}"
             }
             return "[" + items.joined(separator: ",\n ") + "]\n"
         case .csv:

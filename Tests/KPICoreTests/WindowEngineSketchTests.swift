@@ -17,14 +17,15 @@ final class WindowEngineSketchTests: XCTestCase {
         ingest(e, "http", at: ms(start) + 500, ["route": "/b", "ms": 42])
         let rows = sortedRows(e.flush())
         XCTAssertEqual(rows.map(\.labels), [
-            #"{"quantile":"0.5","route":"/a"}"#, #"{"quantile":"0.95","route":"/a"}"#,
-            #"{"quantile":"0.5","route":"/b"}"#, #"{"quantile":"0.95","route":"/b"}"#,
+            #"{"quantile":"0.5","route":"/a"}"#, #"{"quantile":"0.5","route":"/b"}"#,
+            #"{"quantile":"0.95","route":"/a"}"#, #"{"quantile":"0.95","route":"/b"}"#,
         ])
         let sorted = values.sorted()
         XCTAssertEqual(rows[0].value!, sorted[99], accuracy: sorted[99] * 0.01)   // rank 100 of 200
-        XCTAssertEqual(rows[1].value!, sorted[189], accuracy: sorted[189] * 0.01) // rank 190
-        XCTAssertEqual(rows[2].value, 42)
-        XCTAssertEqual(rows.map(\.samples), [200, 200, 1, 1])
+        XCTAssertEqual(rows[2].value!, sorted[189], accuracy: sorted[189] * 0.01) // rank 190
+        XCTAssertEqual(rows[1].value, 42)
+        XCTAssertEqual(rows[3].value, 42)
+        XCTAssertEqual(rows.map(\.samples), [200, 1, 200, 1])
         XCTAssertTrue(rows.allSatisfy { $0.estimated && $0.metric == "latency" && $0.period == "minute" })
     }
 

@@ -2,7 +2,7 @@ import XCTest
 @testable import KPICore
 
 /// The exact distinct set, its growth policy and the switch to an estimate above the limit.
-final class DistinctSetTests: XCTestCase {
+final class DistinctCountTests: XCTestCase {
     func testMatchesASetOfHashesThroughManyGrowths() {
         var rng = SeededRandom(seed: 42)
         var set = DistinctSet()
