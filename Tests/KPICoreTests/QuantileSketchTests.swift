@@ -87,6 +87,17 @@ final class QuantileSketchTests: XCTestCase {
         XCTAssertEqual(s.quantile(1), 123.456)
     }
 
+    func testTheFirstAndLastRanksAreTheExactMinimumAndMaximum() {
+        let values = lognormal(5_000, seed: 21)
+        let s = QuantileSketch()
+        defer { s.release() }
+        for v in values { s.insert(v) }
+        XCTAssertEqual(s.quantile(1), values.max())
+        XCTAssertEqual(s.quantile(0.0001), values.min()) // rank 1
+        XCTAssertEqual(s.quantile(0.0002), values.min()) // rank ⌈1.0⌉ = 1
+        XCTAssertNotEqual(s.quantile(0.0003), values.min()) // rank 2: from a bucket
+    }
+
     func testMergeAnswersLikeOneSketchOfTheUnion() {
         let a = lognormal(7_000, seed: 11), b = bimodal(5_000, seed: 12), c = uniform(3_000, seed: 13)
         let whole = QuantileSketch(), merged = QuantileSketch(), s1 = QuantileSketch(), s2 = QuantileSketch()

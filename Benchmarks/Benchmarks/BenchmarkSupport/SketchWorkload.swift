@@ -5,7 +5,9 @@ import KPICore
 /// with a route, a tenant, a lognormal `duration_ms` and a user id, laid out as the engine's
 /// field slots (no decoding, so that what is measured is the aggregate).
 public final class SketchEvents {
-    public let engine: WindowEngine
+    /// The engine the events are folded into; ``reset()`` replaces it with an empty one.
+    public private(set) var engine: WindowEngine
+    private let config: KpidConfig
     public let count: Int
     public let typeID: Int
     public let timestamp: EpochMillis = 1_763_856_000_000
@@ -14,9 +16,11 @@ public final class SketchEvents {
     private let bytes: UnsafeMutableRawBufferPointer
     private let routeBytes: UnsafeMutableRawBufferPointer
 
-    /// `count` events for `engine` (whose metrics read `http.request`): user `i % users`, tenant
-    /// `i % tenants`, route among 5, duration lognormal around 30 ms (seeded).
-    public init(engine: WindowEngine, count: Int, users: Int, tenants: Int = 20) {
+    /// `count` events for an engine on `config` (whose metrics read `http.request`): user
+    /// `i % users`, tenant `i % tenants`, route among 5, duration lognormal around 30 ms (seeded).
+    public init(config: KpidConfig, count: Int, users: Int, tenants: Int = 20) {
+        self.config = config
+        let engine = WindowEngine(config: config)
         self.engine = engine
         self.count = count
         typeID = engine.typeID("http.request")!
@@ -66,6 +70,9 @@ public final class SketchEvents {
         routeBytes.deallocate()
     }
 
+    /// Replaces the engine by an empty one on the same config (the same field slots).
+    public func reset() { engine = WindowEngine(config: config) }
+
     /// Folds every event into the engine.
     public func ingestAll() {
         for i in 0..<count {
@@ -74,14 +81,14 @@ public final class SketchEvents {
         }
     }
 
-    /// An engine with one metric over `http.request`.
-    public static func engine(_ aggregate: AggregateSpec, groupBy: [String] = [], exactMax: Int = 100_000) -> WindowEngine {
+    /// A config with one metric over `http.request`, hour windows.
+    public static func config(_ aggregate: AggregateSpec, groupBy: [String] = [], exactMax: Int = 100_000) -> KpidConfig {
         var config = KpidConfig()
         config.trackSequences = false
         var m = MetricDefinition(name: "m", events: ["http.request"], aggregate: aggregate, groupBy: groupBy, windows: [.hour])
         m.distinctExactMax = exactMax
         config.metrics = [m]
-        return WindowEngine(config: config)
+        return config
     }
 }
 

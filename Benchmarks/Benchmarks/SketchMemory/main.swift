@@ -21,7 +21,7 @@ nonisolated(unsafe) var keep: [SketchEvents] = []
 /// Resident bytes gained while `events` events (prepared beforehand) are folded into an engine
 /// for `aggregate`; the engine is kept alive to the end of the program.
 func growth(_ aggregate: AggregateSpec, groupBy: [String], exactMax: Int, events: Int, users: Int, tenants: Int) -> Int {
-    let e = SketchEvents(engine: SketchEvents.engine(aggregate, groupBy: groupBy, exactMax: exactMax),
+    let e = SketchEvents(config: SketchEvents.config(aggregate, groupBy: groupBy, exactMax: exactMax),
                          count: events, users: users, tenants: tenants)
     let before = residentBytes()
     e.ingestAll()

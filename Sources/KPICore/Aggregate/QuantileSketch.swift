@@ -11,7 +11,7 @@ import Foundation
 ///
 /// Quantile definition: `quantile(q)` is the value at rank `max(1, ⌈q·n⌉)` of the `n` values in
 /// ascending order (the smallest value with at least `q·n` values at or below it), clamped to the
-/// exact minimum and maximum.
+/// exact minimum and maximum; the first and last ranks answer the exact minimum and maximum.
 ///
 /// Memory: the counts of the used key range, 8 bytes per bucket in one contiguous array that
 /// grows by doubling, plus a 72-byte header. A range of 1:1000 (1 ms to 1 s) is about 350
@@ -214,6 +214,9 @@ struct QuantileSketch {
         guard s.count > 0 else { return nil }
         let rank = Self.rank(q, of: s.count)
         if rank <= s.zeroCount { return 0 }
+        // The extremes are kept exactly.
+        if rank == s.count { return s.max }
+        if rank == 1 { return s.min }
         var seen = s.zeroCount
         if let counts = s.counts, s.minKey <= s.maxKey {
             for key in s.minKey...s.maxKey {
