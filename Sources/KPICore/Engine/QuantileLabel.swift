@@ -23,7 +23,7 @@ extension CanonicalLabels {
         // Each entry is "key":"value" or "key":null; find the first key sorting after `name`.
         while i < b.count, b[i] != UInt8(ascii: "}") {
             let entryStart = i
-            let (k, afterKey) = unescapedString(b, from: i)
+            guard let (k, afterKey) = readJSONString(b, at: i) else { return json }
             if key.lexicographicallyPrecedes(k) {
                 var out = Array(b[..<entryStart])
                 out += entry
@@ -31,9 +31,10 @@ extension CanonicalLabels {
                 out += b[entryStart...]
                 return String(decoding: out, as: UTF8.self)
             }
-            i = afterKey + 1 // the colon
+            i = afterKey + 1 // past the colon
             if i < b.count, b[i] == UInt8(ascii: "\"") {
-                i = unescapedString(b, from: i).end
+                guard let (_, end) = readJSONString(b, at: i) else { return json }
+                i = end
             } else {
                 while i < b.count, b[i] != UInt8(ascii: ","), b[i] != UInt8(ascii: "}") { i += 1 }
             }
@@ -44,35 +45,5 @@ extension CanonicalLabels {
         out += entry
         out += b[i...]
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// The bytes of the JSON string starting at `b[start]` (a quote), unescaped, and the index
-    /// just past its closing quote.
-    private static func unescapedString(_ b: [UInt8], from start: Int) -> (bytes: [UInt8], end: Int) {
-        var out: [UInt8] = []
-        var i = start + 1
-        while i < b.count, b[i] != UInt8(ascii: "\"") {
-            if b[i] == UInt8(ascii: "\\"), i + 1 < b.count {
-                i += 1
-                switch b[i] {
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "u"):
-                    // Only control characters are escaped this way: \u00XX.
-                    if i + 4 < b.count, let v = UInt8(String(decoding: b[(i + 3)...(i + 4)], as: UTF8.self), radix: 16) {
-                        out.append(v)
-                    }
-                    i += 4
-                default: out.append(b[i])
-                }
-            } else {
-                out.append(b[i])
-            }
-            i += 1
-        }
-        return (out, i + 1)
     }
 }
