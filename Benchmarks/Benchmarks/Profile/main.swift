@@ -17,7 +17,7 @@ let rounds = args.count > 2 ? Int(args[2]) ?? 1 : 1
 let payloads = Workload.payloads()
 let config = Workload.shippedConfig()
 let clock = ManualClock(Workload.clockMillis)
-let pipeline = IngestPipeline(config: config, clock: clock)
+let pipeline = try IngestPipeline(config: config, clock: clock)
 let decoder = EventDecoder(fields: pipeline.engine.catalog.names)
 var events = 0
 for _ in 0..<rounds {
