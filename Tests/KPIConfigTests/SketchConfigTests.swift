@@ -92,6 +92,14 @@ final class SketchConfigTests: XCTestCase {
         XCTAssertEqual(c.metrics[0].distinctExactMax, 70)
     }
 
+    func testTheSummarySaysHowSketchesCount() throws {
+        var summary = ConfigSummary.describe(try ConfigLoader.parse(config(kpid: "distinct_exact_max = 5000",
+                                                                           metric: #"aggregate = "distinct(user)""#)))
+        XCTAssertTrue(summary.contains("aggregate: distinct(user) (exact up to 5000 values per window and label set, then HyperLogLog)"), summary)
+        summary = ConfigSummary.describe(try ConfigLoader.parse(config(metric: #"aggregate = "quantile(ms, 0.95, 0.5)""#)))
+        XCTAssertTrue(summary.contains(#"aggregate: quantile(ms, 0.5, 0.95) (one row per quantile, labelled "quantile"; within 1%)"#), summary)
+    }
+
     func testBadDistinctExactMaxNamesKeyAndLine() {
         var e = firstError(config(kpid: "distinct_exact_max = 0", metric: #"aggregate = "distinct(user)""#))
         XCTAssertEqual(e?.key, "kpid.distinct_exact_max")
