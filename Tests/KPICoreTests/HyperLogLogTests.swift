@@ -53,6 +53,8 @@ final class HyperLogLogTests: XCTestCase {
         for i in 40_000..<150_000 { b.insert(valueHash(i, seed: 3)); whole.insert(valueHash(i, seed: 3)) }
         a.merge(b)
         XCTAssertEqual(a.estimate, whole.estimate)
+        // The histograms kept up to date match a recount of the registers.
+        for h in [a, b, whole] { XCTAssertEqual(h.keptHistogram, h.recountedHistogram) }
         XCTAssertEqual(a.estimate, 150_000, accuracy: 150_000 * 3 * standardError)
     }
 

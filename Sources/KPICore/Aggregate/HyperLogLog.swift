@@ -5,7 +5,9 @@ import Foundation
 ///
 /// The hashes are ``ValueHash`` values, already well mixed: the top 14 bits choose the register,
 /// the other 50 give the rank (leading zeros + 1, at most 51). Registers are 6 bits, packed:
-/// 12,288 bytes (+8 of padding) in one allocation, so a sketch is 12 KiB whatever it counts.
+/// 12,288 bytes (+8 of padding), followed by the histogram of register values (52 × 4 bytes, kept
+/// up to date when a register changes, so that an estimate costs 52 steps and not 16,384), in one
+/// allocation of 12,504 bytes whatever the sketch counts.
 /// The estimate is Ertl's improved raw estimator ("New cardinality estimation algorithms for
 /// HyperLogLog sketches", 2017), which needs neither bias tables nor a linear-counting switch
 /// and is unbiased from 0 to far beyond 2⁶⁴ / 16384.
@@ -24,18 +26,25 @@ struct HyperLogLog {
     static let q = 64 - precision
 
     private let bytes: UnsafeMutablePointer<UInt8>
+    /// `histogram[v]`: registers holding `v`, for v in 0 ... q + 1.
+    private let histogram: UnsafeMutablePointer<UInt32>
+    private static let histogramOffset = registerBytes + 8
 
-    /// An empty sketch (allocates 12 KiB, zeroed).
+    /// An empty sketch (allocates ``memoryBytes``, zeroed).
     init() {
-        bytes = .allocate(capacity: Self.registerBytes + 8)
-        bytes.initialize(repeating: 0, count: Self.registerBytes + 8)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: Self.memoryBytes, alignment: 8)
+        bytes = raw.bindMemory(to: UInt8.self, capacity: Self.histogramOffset)
+        bytes.initialize(repeating: 0, count: Self.histogramOffset)
+        histogram = (raw + Self.histogramOffset).bindMemory(to: UInt32.self, capacity: Self.q + 2)
+        histogram.initialize(repeating: 0, count: Self.q + 2)
+        histogram[0] = UInt32(Self.registerCount)
     }
 
     /// Frees the storage.
-    func release() { bytes.deallocate() }
+    func release() { UnsafeMutableRawPointer(bytes).deallocate() }
 
     /// Bytes this sketch holds.
-    static var memoryBytes: Int { registerBytes + 8 }
+    static var memoryBytes: Int { histogramOffset + (q + 2) * 4 }
 
     @inline(__always)
     private func register(_ i: Int) -> UInt8 {
@@ -61,22 +70,40 @@ struct HyperLogLog {
         // The low q bits, with a sentinel so the rank is at most q + 1.
         let w = (h << UInt64(Self.precision)) | (1 << UInt64(Self.precision - 1))
         let rank = UInt8(truncatingIfNeeded: w.leadingZeroBitCount &+ 1)
-        if rank > register(i) { setRegister(i, rank) }
+        let old = register(i)
+        if rank > old {
+            setRegister(i, rank)
+            histogram[Int(old)] &-= 1
+            histogram[Int(rank)] &+= 1
+        }
     }
 
     /// Folds `other` in: afterwards this sketch counts the union of both sets.
     func merge(_ other: HyperLogLog) {
         for i in 0..<Self.registerCount {
-            let v = other.register(i)
-            if v > register(i) { setRegister(i, v) }
+            let v = other.register(i), old = register(i)
+            if v > old {
+                setRegister(i, v)
+                histogram[Int(old)] &-= 1
+                histogram[Int(v)] &+= 1
+            }
         }
     }
 
-    /// The estimated number of distinct hashes inserted.
+    /// The histogram of register values recounted from the registers (for tests: it must equal
+    /// the one kept up to date).
+    var recountedHistogram: [UInt32] {
+        var h = [UInt32](repeating: 0, count: Self.q + 2)
+        for i in 0..<Self.registerCount { h[Int(register(i))] += 1 }
+        return h
+    }
+
+    /// The histogram kept up to date by ``insert(_:)`` and ``merge(_:)``.
+    var keptHistogram: [UInt32] { Array(UnsafeBufferPointer(start: histogram, count: Self.q + 2)) }
+
+    /// The estimated number of distinct hashes inserted (52 steps, no allocation).
     var estimate: Double {
         let m = Double(Self.registerCount)
-        var histogram = [Int](repeating: 0, count: Self.q + 2)
-        for i in 0..<Self.registerCount { histogram[Int(register(i))] += 1 }
         var z = m * Self.tau(1 - Double(histogram[Self.q + 1]) / m)
         for k in stride(from: Self.q, through: 1, by: -1) {
             z = 0.5 * (z + Double(histogram[k]))
