@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import subprocess
 import time
 
 import zmq
@@ -115,3 +116,41 @@ def test_quantile_and_distinct_rows_match_an_exact_computation(kpid_factory, fre
     reasons = {r[0] for r in conn.execute("SELECT reason FROM rejects").fetchall()}
     conn.close()
     assert {"negative_value", "wrong_field_type"} <= reasons
+
+
+BAD_SKETCH_CONFIGS = [
+    # (id, metric lines, key, line of the bad key, message fragment)
+    ("quantile_above_one", ['aggregate = "quantile(duration_ms, 0.5, 1.5)"'], "metrics[0].aggregate", 14, "quantile 1.5 is out of range"),
+    ("quantile_zero", ['aggregate = "quantile(duration_ms, 0)"'], "metrics[0].aggregate", 14, "quantile 0 is out of range"),
+    ("quantile_without_field", ['aggregate = "quantile(0.95)"'], "metrics[0].aggregate", 14, "quantile needs a field first"),
+    ("exact_max_on_sum", ['aggregate = "sum(duration_ms)"', "distinct_exact_max = 10"], "metrics[0].distinct_exact_max", 15,
+     "applies only to distinct"),
+]
+
+
+def test_bad_sketch_configs_exit_78_naming_key_and_line(kpid_bin, tmp_path, free_ports):
+    for name, metric_lines, key, line, fragment in BAD_SKETCH_CONFIGS:
+        port, = free_ports(1)
+        lines = [
+            "[kpid]",                                   # 1
+            'time_zone = "UTC"',                        # 2
+            "",                                         # 3
+            "[[sources]]",                              # 4
+            'name = "feed"',                            # 5
+            'kind = "pull"',                            # 6
+            f'bind = ["tcp://127.0.0.1:{port}"]',       # 7
+            "",                                         # 8
+            "[[metrics]]",                              # 9
+            'name = "latency"',                         # 10
+            'events = ["http.request"]',                # 11
+            'windows = ["hour"]',                       # 12
+            'group_by = ["route"]',                     # 13
+        ] + metric_lines                                # 14, 15
+        config = tmp_path / f"{name}.toml"
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        proc = subprocess.run([kpid_bin, "--config", str(config), "--db", str(tmp_path / f"{name}.db")],
+                              cwd=tmp_path, capture_output=True, timeout=20)
+        stderr = proc.stderr.decode(errors="replace")
+        assert proc.returncode == 78, f"{name}: exit {proc.returncode}\n{stderr}"
+        assert f"{name}.toml:{line}: {key}: " in stderr, f"{name}: {stderr}"
+        assert fragment in stderr, f"{name}: {stderr}"
