@@ -137,6 +137,31 @@ final class QuantileSketchTests: XCTestCase {
         XCTAssertEqual(s.count, 50_000)
     }
 
+    func testMergingCollapsedSketchesKeepsTheCountAndTheTopAccurate() {
+        var rng = SeededRandom(seed: 8)
+        // One side spans 1e-30 … 1e30 (collapsed), the other 1e-3 … 1e3 (not).
+        let wide = (0..<20_000).map { _ in pow(10, Double.random(in: -30..<30, using: &rng)) }
+        let narrow = (0..<20_000).map { _ in pow(10, Double.random(in: -3..<3, using: &rng)) }
+        for (a, b) in [(wide, narrow), (narrow, wide)] {
+            let x = QuantileSketch(), y = QuantileSketch()
+            defer { x.release(); y.release() }
+            for v in a { x.insert(v) }
+            for v in b { y.insert(v) }
+            x.merge(y)
+            XCTAssertEqual(x.count, 40_000)
+            XCTAssertTrue(x.isCollapsed)
+            XCTAssertLessThanOrEqual(x.allocatedBuckets, Int(QuantileSketch.maxBuckets))
+            let sorted = (a + b).sorted()
+            // The kept buckets cover the top γ^2048 ≈ 10^17.6 below the maximum (≈ 1e30): ranks
+            // from q = 0.9 (≈ 1e18) up; q = 0.8 (≈ 1e6) is below the floor and loses its bound.
+            for q in [0.9, 0.95, 0.99, 1] {
+                let want = exact(sorted, q), got = x.quantile(q)!
+                XCTAssertLessThanOrEqual(abs(got - want) / want, 0.01, "q=\(q)")
+            }
+            XCTAssertEqual(x.quantile(0.00002), sorted[0]) // rank 1: the exact minimum, even below the floor
+        }
+    }
+
     func testRankRoundsProductsThatAreIntegersInDecimal() {
         XCTAssertEqual(QuantileSketch.rank(0.07, of: 100), 7)   // 0.07 × 100 = 7.000000000000001 in double
         XCTAssertEqual(QuantileSketch.rank(0.57, of: 100), 57)  // 56.99999999999999
