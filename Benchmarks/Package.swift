@@ -63,6 +63,26 @@ let package = Package(
             ],
             path: "Benchmarks/Profile"
         ),
+        // Sketch aggregates (quantile, distinct exact vs HyperLogLog) against same-run baselines.
+        .executableTarget(
+            name: "Sketches",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/Sketches",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Resident bytes per exact distinct element, per HyperLogLog, per quantile sketch.
+        .executableTarget(
+            name: "SketchMemory",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "KPICore", package: "kpid"),
+            ],
+            path: "Benchmarks/SketchMemory"
+        ),
         .executableTarget(
             name: "Alerts",
             dependencies: [

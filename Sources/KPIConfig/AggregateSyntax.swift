@@ -10,6 +10,9 @@ extension AggregateSpec {
         case .max(let f): return "max(\(AggregateSyntax.formatField(f)))"
         case .avg(let f): return "avg(\(AggregateSyntax.formatField(f)))"
         case .distinct(let f): return "distinct(\(AggregateSyntax.formatField(f)))"
+        case .quantile(let f, let qs):
+            if qs == [0.5] { return "median(\(AggregateSyntax.formatField(f)))" }
+            return "quantile(\(([AggregateSyntax.formatField(f)] + qs.map(QuantileLabel.text)).joined(separator: ", ")))"
         }
     }
 
@@ -27,8 +30,8 @@ struct AggregateSyntaxError: Error {
 }
 
 enum AggregateSyntax {
-    static let forms = "count, sum(field), min(field), max(field), avg(field), distinct(field)"
-    static let names = ["count", "sum", "min", "max", "avg", "distinct"]
+    static let forms = "count, sum(field), min(field), max(field), avg(field), distinct(field), quantile(field, 0.5, 0.95, ...), median(field)"
+    static let names = ["count", "sum", "min", "max", "avg", "distinct", "quantile", "median"]
 
     static func formatField(_ f: String) -> String {
         FilterExpr.formatField(f)
@@ -66,9 +69,12 @@ enum AggregateSyntax {
             return .success(.count)
         }
         guard let inner = field, !inner.isEmpty else {
+            let example = name == "quantile" ? "quantile(latency_ms, 0.5, 0.95)" : "\(name)(latency_ms)"
+            let form = name == "quantile" ? "quantile(field, q1, q2, ...)" : "\(name)(field)"
             return .failure(AggregateSyntaxError(message: "\(name) needs a field (found \(quoted(raw)))",
-                                                 hint: "write \"\(name)(field)\", e.g. \"\(name)(latency_ms)\""))
+                                                 hint: "write \"\(form)\", e.g. \"\(example)\""))
         }
+        if name == "quantile" { return parseQuantile(inner, raw: raw) }
         guard let f = fieldName(inner) else {
             return .failure(AggregateSyntaxError(
                 message: "invalid field name \(quoted(inner)) in aggregate \(quoted(raw))",
@@ -79,8 +85,74 @@ enum AggregateSyntax {
         case "min": return .success(.min(f))
         case "max": return .success(.max(f))
         case "avg": return .success(.avg(f))
+        case "median": return .success(.quantile(f, [0.5]))
         default: return .success(.distinct(f))
         }
+    }
+
+    /// The arguments of `quantile(field, q1, q2, ...)`: a field, then at least one quantile in
+    /// `(0, 1]`, without repeats; kept in ascending order.
+    static func parseQuantile(_ inner: String, raw: String) -> Result<AggregateSpec, AggregateSyntaxError> {
+        let form = "write \"quantile(field, q1, q2, ...)\" with each q in (0, 1], e.g. \"quantile(latency_ms, 0.5, 0.95, 0.99)\""
+        // The field ends at the first comma, or after its closing backtick when quoted.
+        var fieldText = inner, rest = ""
+        if inner.hasPrefix("`") {
+            var chars = Array(inner.dropFirst())
+            var k = 0
+            var end: Int?
+            while k < chars.count {
+                if chars[k] == "`" {
+                    if k + 1 < chars.count, chars[k + 1] == "`" { k += 2; continue }
+                    end = k
+                    break
+                }
+                k += 1
+            }
+            if let end {
+                fieldText = "`" + String(chars[...end])
+                chars = Array(chars[(end + 1)...])
+                let after = String(chars).trimmingSpaces
+                if !after.isEmpty {
+                    guard after.hasPrefix(",") else {
+                        return .failure(AggregateSyntaxError(message: "expected ',' after the field in \(quoted(raw))", hint: form))
+                    }
+                    rest = String(after.dropFirst())
+                }
+            }
+        } else if let comma = inner.firstIndex(of: ",") {
+            fieldText = String(inner[..<comma]).trimmingSpaces
+            rest = String(inner[inner.index(after: comma)...])
+        }
+        if let number = Double(fieldText), number.isFinite {
+            return .failure(AggregateSyntaxError(message: "quantile needs a field first, found the number \(fieldText) in \(quoted(raw))",
+                                                 hint: form))
+        }
+        guard let f = fieldName(fieldText) else {
+            return .failure(AggregateSyntaxError(
+                message: "invalid field name \(quoted(fieldText)) in aggregate \(quoted(raw))",
+                hint: "a field is letters, digits, '_', '.' and '-', starting with a letter or '_'; quote others with backticks"))
+        }
+        let parts = rest.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
+        if rest.trimmingSpaces.isEmpty {
+            return .failure(AggregateSyntaxError(message: "quantile needs at least one quantile after the field (found \(quoted(raw)))",
+                                                 hint: "e.g. \"quantile(\(formatField(f)), 0.95)\", or \"median(\(formatField(f)))\""))
+        }
+        var qs: [Double] = []
+        for p in parts {
+            guard let q = Double(p), q.isFinite else {
+                return .failure(AggregateSyntaxError(message: "quantile \(quoted(p)) is not a number in \(quoted(raw))", hint: form))
+            }
+            guard q > 0, q <= 1 else {
+                var hint = "each quantile is in (0, 1]"
+                if q > 1, q <= 100 { hint += "; for a percentile write \(QuantileLabel.text(q / 100))" }
+                return .failure(AggregateSyntaxError(message: "quantile \(p) is out of range in \(quoted(raw))", hint: hint))
+            }
+            if qs.contains(q) {
+                return .failure(AggregateSyntaxError(message: "quantile \(p) is listed twice in \(quoted(raw))", hint: form))
+            }
+            qs.append(q)
+        }
+        return .success(.quantile(f, qs.sorted()))
     }
 
     /// A field name as in filters: bare, or between backticks (a backtick inside written twice).

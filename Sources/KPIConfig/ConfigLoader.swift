@@ -59,14 +59,14 @@ enum ConfigKeys {
     static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers",
                        "alerting", "receivers", "alerts"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
-                       "track_sequences", "max_label_sets"]
+                       "track_sequences", "max_label_sets", "distinct_exact_max"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let status = ["enabled", "listen"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "max_fields_per_event", "max_field_bytes",
                          "reject_sample_bytes"]
     static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
     static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone",
-                         "rolling", "step", "max_label_sets"]
+                         "rolling", "step", "max_label_sets", "distinct_exact_max"]
     static let endpointSchemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://"]
 }
 
@@ -168,6 +168,7 @@ struct ConfigCompiler {
             if let ms = duration(kpid, "max_future", prefix: "kpid").value { config.maxFutureMillis = ms }
             if let b = bool(kpid, "track_sequences", prefix: "kpid").value { config.trackSequences = b }
             if let n = int(kpid, "max_label_sets", prefix: "kpid", min: 1).value { config.maxLabelSets = n }
+            if let n = distinctExactMax(kpid, prefix: "kpid").value { config.distinctExactMax = n }
             config.unlistedPublishers = unlistedPublishers(kpid)
         }
 
@@ -249,7 +250,8 @@ struct ConfigCompiler {
                     if let d = derivedMetric(t, index: i, names: &firstLineOfName) { derived.append(d) }
                     continue
                 }
-                if let m = metric(t, index: i, names: &firstLineOfName, uses: &uses, pipelines: pipelines) {
+                if var m = metric(t, index: i, names: &firstLineOfName, uses: &uses, pipelines: pipelines) {
+                    if !sketchKeys(t, prefix: "metrics[\(i)]", metric: &m, defaultExactMax: config.distinctExactMax) { continue }
                     compiled.append((i, m))
                     config.metrics.append(m)
                 }

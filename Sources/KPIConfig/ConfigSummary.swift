@@ -60,7 +60,13 @@ public enum ConfigSummary {
             lines.append("  \(m.name)")
             lines.append("    events: \(m.events.joined(separator: ", "))")
             lines.append("    filter: \(m.filter.map(\.description) ?? "(none, every event)")")
-            lines.append("    aggregate: \(m.aggregate.configText)")
+            var aggregate = m.aggregate.configText
+            switch m.aggregate {
+            case .distinct: aggregate += " (exact up to \(m.distinctExactMax) values per window and label set, then HyperLogLog)"
+            case .quantile: aggregate += " (one row per quantile, labelled \"\(QuantileLabel.name)\"; within 1%)"
+            default: break
+            }
+            lines.append("    aggregate: \(aggregate)")
             lines.append("    group by: \(m.groupBy.isEmpty ? "(nothing, one row per window)" : m.groupBy.joined(separator: ", "))")
             if !m.windows.isEmpty { lines.append("    windows: \(m.windows.map(\.rawValue).joined(separator: ", "))") }
             if let r = m.rolling {

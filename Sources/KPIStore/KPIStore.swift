@@ -80,18 +80,18 @@ public final class KPIStore: Sendable {
             if !flush.batch.rows.isEmpty {
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO aggregates (metric, period, window_start, window_end, labels, value, samples, final, updated_at,
-                                            reason, numerator, denominator)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                            estimated, reason, numerator, denominator)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (metric, period, window_start, labels) DO UPDATE SET
                         window_end = excluded.window_end, value = excluded.value, samples = excluded.samples,
-                        final = excluded.final, updated_at = excluded.updated_at,
+                        final = excluded.final, updated_at = excluded.updated_at, estimated = excluded.estimated,
                         reason = excluded.reason, numerator = excluded.numerator, denominator = excluded.denominator
                     WHERE aggregates.final = 0
                     """)
                 for r in flush.batch.rows {
                     try upsert.execute(arguments: [
                         r.metric, r.period, Timestamp.formatRFC3339(r.windowStart), Timestamp.formatRFC3339(r.windowEnd),
-                        r.labels, r.value, r.samples, r.isFinal ? 1 : 0, updatedAt,
+                        r.labels, r.value, r.samples, r.isFinal ? 1 : 0, updatedAt, r.estimated ? 1 : 0,
                         r.reason, r.numerator, r.denominator,
                     ])
                 }

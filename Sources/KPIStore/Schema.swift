@@ -127,6 +127,13 @@ enum Schema {
                 CREATE INDEX outbox_due ON outbox (status, receiver, next_attempt_at);
                 """)
         }
+        m.registerMigration("v4-estimated") { db in
+            // 1 when the value is an estimate: a quantile (sketch, within 1%) or a distinct count
+            // above the metric's distinct_exact_max (HyperLogLog).
+            try db.execute(sql: """
+                ALTER TABLE aggregates ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1));
+                """)
+        }
         // Derived metrics: why a row has no value, and the two values a ratio was computed from.
         m.registerMigration("v5-derived") { db in
             try db.execute(sql: """

@@ -20,8 +20,11 @@ public struct StoredAggregate: Sendable, Equatable, Codable, FetchableRecord {
     /// Derived metrics: a ratio's denominator, or the previous window's value of change/delta.
     public var denominator: Double?
 
+    /// True when the value is an estimate (quantile sketch, or distinct count above its exact limit).
+    public var estimated: Bool
+
     enum CodingKeys: String, CodingKey {
-        case metric, period, labels, value, samples, final, reason, numerator, denominator
+        case metric, period, labels, value, samples, final, estimated, reason, numerator, denominator
         case windowStart = "window_start"
         case windowEnd = "window_end"
         case updatedAt = "updated_at"

@@ -62,11 +62,11 @@ struct QueryCommand: ParsableCommand {
 enum QueryOutput {
     static func render(_ rows: [StoredAggregate], format: QueryFormat) -> String {
         let derived = format != .table || rows.contains { $0.reason != nil || $0.numerator != nil || $0.denominator != nil }
-        let header = ["metric", "period", "window_start", "window_end", "labels", "value", "samples", "final", "updated_at"]
+        let header = ["metric", "period", "window_start", "window_end", "labels", "value", "samples", "final", "updated_at", "estimated"]
             + (derived ? ["reason", "numerator", "denominator"] : [])
         func cells(_ r: StoredAggregate) -> [String] {
             [r.metric, r.period, r.windowStart, r.windowEnd, r.labels, r.value.map(LabelValue.format) ?? "",
-             String(r.samples), r.final ? "1" : "0", r.updatedAt]
+             String(r.samples), r.final ? "1" : "0", r.updatedAt, r.estimated ? "1" : "0"]
                 + (derived ? [r.reason ?? "", r.numerator.map(LabelValue.format) ?? "", r.denominator.map(LabelValue.format) ?? ""] : [])
         }
         func number(_ v: Double?) -> String { v.map { $0.isFinite ? LabelValue.format($0) : "null" } ?? "null" }
@@ -76,7 +76,7 @@ enum QueryOutput {
                 "{\"metric\":\(CanonicalLabels.quote(r.metric)),\"period\":\(CanonicalLabels.quote(r.period)),"
                     + "\"window_start\":\(CanonicalLabels.quote(r.windowStart)),\"window_end\":\(CanonicalLabels.quote(r.windowEnd)),"
                     + "\"labels\":\(r.labels),\"value\":\(number(r.value)),\"samples\":\(r.samples),\"final\":\(r.final),"
-                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt)),"
+                    + "\"updated_at\":\(CanonicalLabels.quote(r.updatedAt)),\"estimated\":\(r.estimated),"
                     + "\"reason\":\(r.reason.map(CanonicalLabels.quote) ?? "null"),"
                     + "\"numerator\":\(number(r.numerator)),\"denominator\":\(number(r.denominator))}"
             }

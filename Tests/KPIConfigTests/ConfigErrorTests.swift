@@ -232,7 +232,7 @@ final class ConfigErrorTests: XCTestCase {
         let text = source + metric.replacingOccurrences(of: "aggregate = \"count\"", with: "aggregate = \"p95(x)\"")
         let e = firstError(text)
         XCTAssertEqual(e.description,
-                       "conf/kpid.toml:8: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field))")
+                       "conf/kpid.toml:8: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field), quantile(field, 0.5, 0.95, ...), median(field))")
     }
 
     func testMalformedAggregates() {

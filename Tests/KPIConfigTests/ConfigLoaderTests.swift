@@ -241,7 +241,7 @@ final class ConfigLoaderTests: XCTestCase {
             let e = error as! ConfigError
             XCTAssertEqual(e.file, bad)
             XCTAssertEqual(e.line, 28)
-            XCTAssertEqual(e.description, "\(bad):28: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field))")
+            XCTAssertEqual(e.description, "\(bad):28: metrics[0].aggregate: unknown aggregate \"p95(x)\" (hint: one of count, sum(field), min(field), max(field), avg(field), distinct(field), quantile(field, 0.5, 0.95, ...), median(field))")
         }
 
         let missing = dir.appendingPathComponent("missing.toml").path

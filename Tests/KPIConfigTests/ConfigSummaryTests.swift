@@ -49,7 +49,8 @@ final class ConfigSummaryTests: XCTestCase {
     }
 
     func testAggregateConfigTextRoundTrips() {
-        let specs: [AggregateSpec] = [.count, .sum("a"), .min("b.c"), .max("d-e"), .avg("odd name"), .distinct("x`y")]
+        let specs: [AggregateSpec] = [.count, .sum("a"), .min("b.c"), .max("d-e"), .avg("odd name"), .distinct("x`y"),
+                                      .quantile("ms", [0.5]), .quantile("a,b", [0.5, 0.95, 0.999]), .quantile("x`y", [1])]
         for spec in specs {
             XCTAssertEqual(AggregateSpec(configText: spec.configText), spec, spec.configText)
         }

@@ -160,7 +160,40 @@ final class RollingWindowTests: XCTestCase {
         case .max: return Expected(value: values.max(), samples: n)
         case .avg: return Expected(value: n == 0 ? nil : values.reduce(0, +) / Double(n), samples: n)
         case .distinct: return Expected(value: Double(Set(events.map(\.user)).count), samples: n)
+        case .quantile: preconditionFailure("quantiles have their own rolling test (sketch error, negative values)")
         }
+    }
+
+    func testRollingQuantilesMergePaneSketchesWithinOnePercent() {
+        // p50 and p95 over a rolling hour stepped every 5 minutes: each final window's rows (one per
+        // quantile, labelled) are within 1% of the exact value at rank ceil(q·n) of its events.
+        let metric = rollingMetric(aggregate: .quantile("v", [0.5, 0.95]), span: hour, step: 5 * minute)
+        let e = makeEngine([metric, ticks], lateness: 0)
+        let base = ms("2026-05-10T00:00:00Z")
+        var rng = SeededRandom(seed: 7)
+        var events: [(ts: Int64, v: Double)] = []
+        var ts = base
+        while ts < base + 3 * hour {
+            ts += Int64(rng.next() % 20_000)
+            let v = 1 + Double(rng.next() % 100_000) / 100 * (rng.next() % 10 == 0 ? 20 : 1)
+            events.append((ts, v))
+            ingest(e, "e", at: ts, ["v": .number(v)])
+        }
+        ingest(e, "tick", at: base + 6 * hour)
+        let rows = rollingRows(e.flush(), final: true)
+        var checked = 0
+        for r in rows {
+            let values = events.filter { $0.ts >= r.windowStart && $0.ts < r.windowEnd }.map(\.v).sorted()
+            XCTAssertEqual(r.samples, Int64(values.count))
+            XCTAssertTrue(r.estimated)
+            for q in [0.5, 0.95] where r.labels == #"{"quantile":"\#(q)"}"# {
+                let exact = values[max(1, Int((q * Double(values.count)).rounded(.up))) - 1]
+                XCTAssertEqual(r.value!, exact, accuracy: exact * 0.01, "\(r)")
+                checked += 1
+            }
+        }
+        XCTAssertEqual(checked, rows.count, "every row is a p50 or a p95 row")
+        XCTAssertGreaterThan(checked, 60)
     }
 
     func testRandomStreamsMatchRecomputationFromRawEvents() {

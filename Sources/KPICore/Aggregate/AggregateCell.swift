@@ -1,15 +1,21 @@
 /// The partial aggregate of one (metric, period, window, label set).
 ///
-/// A cell is about 72 bytes plus, for `distinct`, its ``DistinctSet``'s table. It keeps enough to
-/// answer every aggregate kind: `samples` (events that fed it), `sum`, `min`, `max`, and the
-/// distinct set. A plain value (no references): the engine that owns it calls ``release()``
-/// once when it drops the cell.
+/// A cell is about 80 bytes plus, for `distinct`, its ``DistinctSet``'s table or, above the
+/// metric's `distinct_exact_max`, a 12 KiB ``HyperLogLog``; for `quantile`, a ``QuantileSketch``.
+/// It keeps enough to answer every aggregate kind: `samples` (events that fed it), `sum`, `min`,
+/// `max`, the distinct set or its estimate and the quantile sketch. A plain value (no
+/// references): the engine that owns it calls ``release()`` once when it drops the cell.
 struct AggregateCell {
     var samples: Int64 = 0
     var sum: Double = 0
     var min: Double = .infinity
     var max: Double = -.infinity
+    /// The exact distinct set, until it holds more than its limit.
     var distinct: DistinctSet?
+    /// The distinct estimate, once the exact set outgrew its limit (then `distinct` is nil).
+    var hll: HyperLogLog?
+    /// The quantile sketch of a `quantile` / `median` metric.
+    var sketch: QuantileSketch?
     /// True when the cell changed since the last flush.
     var dirty = false
 
@@ -17,8 +23,20 @@ struct AggregateCell {
         self.distinct = distinct ? DistinctSet() : nil
     }
 
-    /// Frees the distinct set's storage, if any; the cell must then be replaced, not used.
-    func release() { distinct?.release() }
+    /// A cell for a metric: `distinct` ones start with an exact set that switches to an estimate
+    /// above `distinctExactMax` values; `quantile` ones get a sketch.
+    init(distinct: Bool, distinctExactMax: Int, quantile: Bool) {
+        self.distinct = distinct ? DistinctSet(limit: distinctExactMax) : nil
+        self.sketch = quantile ? QuantileSketch() : nil
+    }
+
+    /// Frees the storage of the distinct set, estimate and sketch, if any; the cell must then be
+    /// replaced, not used.
+    func release() {
+        distinct?.release()
+        hll?.release()
+        sketch?.release()
+    }
 
     /// Folds one numeric value in.
     @inline(__always)
@@ -29,23 +47,11 @@ struct AggregateCell {
         if x > max { max = x }
     }
 
-    /// Folds the partial aggregate `other` in, as if its events had been added to this cell:
-    /// samples and sums add up, min and max combine, distinct sets unite (a copy of `other`'s
-    /// hashes; `other` stays owned by its cell). Merging the panes of a rolling window gives
-    /// exactly the cell of all their events. Does not touch ``dirty``.
-    mutating func merge(_ other: AggregateCell) {
-        samples &+= other.samples
-        sum += other.sum
-        if other.min < min { min = other.min }
-        if other.max > max { max = other.max }
-        if let theirs = other.distinct {
-            if distinct == nil { distinct = DistinctSet() }
-            distinct!.formUnion(theirs)
-        }
-    }
+    /// True when a distinct count is an estimate (the exact set outgrew its limit).
+    var isEstimated: Bool { hll != nil }
 
     /// The value this cell stands for under `aggregate`, or nil when it has none
-    /// (an average of nothing).
+    /// (an average of nothing). For `quantile`, the first quantile; see ``quantile(_:)``.
     func value(for aggregate: AggregateSpec) -> Double? {
         switch aggregate {
         case .count: return Double(samples)
@@ -53,7 +59,17 @@ struct AggregateCell {
         case .min: return samples > 0 ? min : nil
         case .max: return samples > 0 ? max : nil
         case .avg: return samples > 0 ? sum / Double(samples) : nil
-        case .distinct: return Double(distinct?.count ?? 0)
+        case .distinct: return distinctCount
+        case .quantile(_, let qs): return qs.first.flatMap { quantile($0) }
         }
     }
+
+    /// The exact distinct count, or its estimate (rounded to an integer) above the limit.
+    var distinctCount: Double {
+        if let hll { return hll.estimate.rounded() }
+        return Double(distinct?.count ?? 0)
+    }
+
+    /// The `q` quantile of the values folded in (see ``QuantileSketch``), nil without values.
+    func quantile(_ q: Double) -> Double? { sketch?.quantile(q) }
 }

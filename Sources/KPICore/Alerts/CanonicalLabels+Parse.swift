@@ -7,35 +7,9 @@ extension CanonicalLabels {
         var i = 0
         func skip() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x09 || b[i] == 0x0D { i += 1 } }
         func string() -> String? {
-            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
-            i += 1
-            var bytes: [UInt8] = []
-            while i < b.count {
-                let c = b[i]
-                if c == UInt8(ascii: "\"") { i += 1; return String(decoding: bytes, as: UTF8.self) }
-                if c == UInt8(ascii: "\\") {
-                    guard i + 1 < b.count else { return nil }
-                    let e = b[i + 1]
-                    i += 2
-                    switch e {
-                    case UInt8(ascii: "n"): bytes.append(0x0A)
-                    case UInt8(ascii: "r"): bytes.append(0x0D)
-                    case UInt8(ascii: "t"): bytes.append(0x09)
-                    case UInt8(ascii: "b"): bytes.append(0x08)
-                    case UInt8(ascii: "f"): bytes.append(0x0C)
-                    case UInt8(ascii: "u"):
-                        guard i + 4 <= b.count, let v = UInt32(String(decoding: b[i..<(i + 4)], as: UTF8.self), radix: 16),
-                              let s = Unicode.Scalar(v) else { return nil }
-                        bytes.append(contentsOf: Array(String(Character(s)).utf8))
-                        i += 4
-                    default: bytes.append(e)
-                    }
-                } else {
-                    bytes.append(c)
-                    i += 1
-                }
-            }
-            return nil
+            guard let (bytes, end) = readJSONString(b, at: i) else { return nil }
+            i = end
+            return String(decoding: bytes, as: UTF8.self)
         }
         skip()
         guard i < b.count, b[i] == UInt8(ascii: "{") else { return nil }

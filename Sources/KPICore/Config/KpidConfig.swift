@@ -18,6 +18,12 @@ public struct KpidConfig: Sendable, Equatable {
     /// set (`[kpid] max_label_sets`, default 10,000); a metric's ``MetricDefinition/maxLabelSets``
     /// overrides it.
     public var maxLabelSets = 10_000
+    /// Default of every metric's ``MetricDefinition/distinctExactMax`` (`[kpid] distinct_exact_max`).
+    public var distinctExactMax = KpidConfig.defaultDistinctExactMax
+    /// `distinct_exact_max` when nothing sets it.
+    public static let defaultDistinctExactMax = 100_000
+    /// The largest `distinct_exact_max` accepted (the exact set then holds at most ~1.5 GB).
+    public static let maxDistinctExactMax = 100_000_000
     public var storage = StorageConfig()
     public var status = StatusConfig()
     public var limits = LimitsConfig()
@@ -137,21 +143,26 @@ public enum AggregateSpec: Sendable, Equatable {
     case max(String)
     /// Mean of a numeric field.
     case avg(String)
-    /// Number of distinct values of a field (exact: 64-bit hashes of the values).
+    /// Number of distinct values of a field: exact (64-bit hashes of the values) up to the
+    /// metric's ``MetricDefinition/distinctExactMax`` per window and label set, estimated with a
+    /// HyperLogLog above it.
     case distinct(String)
+    /// Quantiles (each in `(0, 1]`, ascending, no repeats) of a numeric field, from a sketch
+    /// within 1% relative error; `median(f)` is `quantile(f, [0.5])`. One row per quantile.
+    case quantile(String, [Double])
 
     /// The field the aggregate reads, or nil for `count`.
     public var field: String? {
         switch self {
         case .count: return nil
-        case .sum(let f), .min(let f), .max(let f), .avg(let f), .distinct(let f): return f
+        case .sum(let f), .min(let f), .max(let f), .avg(let f), .distinct(let f), .quantile(let f, _): return f
         }
     }
 
     /// True when the aggregate needs its field to be a number.
     public var needsNumber: Bool {
         switch self {
-        case .sum, .min, .max, .avg: return true
+        case .sum, .min, .max, .avg, .quantile: return true
         case .count, .distinct: return false
         }
     }
@@ -177,6 +188,9 @@ public struct MetricDefinition: Sendable, Equatable {
     /// Cap on the label sets of this metric; nil means ``KpidConfig/maxLabelSets``. Events of
     /// label sets beyond it are counted under `{"__overflow__":"true"}`.
     public var maxLabelSets: Int?
+    /// For `distinct`: exact up to this many values per window and label set, estimated above
+    /// (`distinct_exact_max`, default `[kpid] distinct_exact_max`, itself default 100,000).
+    public var distinctExactMax: Int = KpidConfig.defaultDistinctExactMax
 
     public init(name: String, events: [String], filter: FilterExpr? = nil, aggregate: AggregateSpec,
                 groupBy: [String] = [], windows: [CalendarPeriod], timeZone: String? = nil,

@@ -11,6 +11,8 @@ struct CompiledMetric {
     let valueSlot: Int
     let needsNumber: Bool
     let isDistinct: Bool
+    /// The quantiles of a `quantile` / `median` metric (one row each), empty otherwise.
+    let quantiles: [Double]
     let periods: [CalendarPeriod]
     /// One windowing per period (shared per zone would be cheaper to build, but each keeps its
     /// own cache, so one per metric keeps the hit rate high).
@@ -32,6 +34,7 @@ struct CompiledMetric {
         valueSlot = def.aggregate.field.map { catalog.slot(for: $0) } ?? -1
         needsNumber = def.aggregate.needsNumber
         if case .distinct = def.aggregate { isDistinct = true } else { isDistinct = false }
+        if case .quantile(_, let qs) = def.aggregate { quantiles = qs } else { quantiles = [] }
         periods = def.windows
         let zone = def.timeZone.flatMap { TimeZone(identifier: $0) } ?? defaultZone
         windowing = CalendarWindowing(timeZone: zone)
@@ -52,6 +55,10 @@ struct MetricPlan {
     let valueSlot: Int
     let needsNumber: Bool
     let isDistinct: Bool
+    /// A `quantile` metric: values go into a sketch and must be ≥ 0.
+    let isQuantile: Bool
+    /// For `distinct`: exact up to this many values per cell.
+    let distinctExactMax: Int
     let filter: Unmanaged<FilterBox>?
     /// The metric's window lanes are the engine's `lanes[firstLane ..< endLane]`.
     let firstLane: Int
@@ -64,6 +71,8 @@ struct MetricPlan {
         valueSlot = m.valueSlot
         needsNumber = m.needsNumber
         isDistinct = m.isDistinct
+        isQuantile = !m.quantiles.isEmpty
+        distinctExactMax = m.definition.distinctExactMax
         filter = m.filterBox.map { .passUnretained($0) }
         firstLane = lanes.lowerBound
         endLane = lanes.upperBound
@@ -115,4 +124,8 @@ public enum MetricRejectReason: String, Sendable, CaseIterable {
     case wrongFieldType = "wrong_field_type"
     /// A numeric aggregate's field is absent or null.
     case missingField = "missing_field"
+    /// A numeric aggregate's field is NaN or an infinity.
+    case notFinite = "not_finite"
+    /// A quantile's field is negative (a sketch holds values ≥ 0, such as latencies).
+    case negativeValue = "negative_value"
 }

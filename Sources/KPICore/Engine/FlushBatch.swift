@@ -19,10 +19,13 @@ public struct AggregateRow: Sendable, Equatable {
     public var numerator: Double?
     /// Derived metrics: the denominator of a ratio or percent, the previous value of change/delta.
     public var denominator: Double?
+    /// True when the value is an estimate (a quantile from its sketch, or a `distinct` count above
+    /// `distinct_exact_max`).
+    public var estimated: Bool
 
     public init(metric: String, period: String, windowStart: EpochMillis, windowEnd: EpochMillis,
                 labels: String, value: Double?, samples: Int64, isFinal: Bool,
-                reason: String? = nil, numerator: Double? = nil, denominator: Double? = nil) {
+                estimated: Bool = false, reason: String? = nil, numerator: Double? = nil, denominator: Double? = nil) {
         self.reason = reason
         self.numerator = numerator
         self.denominator = denominator
@@ -34,6 +37,7 @@ public struct AggregateRow: Sendable, Equatable {
         self.value = value
         self.samples = samples
         self.isFinal = isFinal
+        self.estimated = estimated
     }
 }
 

@@ -45,25 +45,21 @@ extension WindowEngine {
                 for p in starts {
                     let key = CellKey(start: p, metric: Int32(panes.metric), group: g, period: WindowLane.paneCode)
                     let ci = cellIndex.find(key.hash) { cellKeys[Int($0)] == key }
-                    if ci >= 0 { merged[g, default: AggregateCell(distinct: panes.isDistinct)].merge(cells[Int(ci)]) }
+                    if ci >= 0 { merged[g, default: emptyCell(metric: panes.metric)].merge(cells[Int(ci)]) }
                 }
             }
         } else {
             for ci in panes.cells(ofWindowEndingAt: end) {
                 let g = cellKeys[Int(ci)].group
                 if let only, !only.contains(g) { continue }
-                merged[g, default: AggregateCell(distinct: panes.isDistinct)].merge(cells[Int(ci)])
+                merged[g, default: emptyCell(metric: panes.metric)].merge(cells[Int(ci)])
             }
         }
-        let m = metrics[panes.metric]
         let window = panes.window
         for g in merged.keys.sorted() {
             let cell = merged[g]!
-            batch.rows.append(AggregateRow(
-                metric: m.definition.name, period: window.period,
-                windowStart: end - window.spanMillis, windowEnd: end,
-                labels: m.groups.json[Int(g)], value: cell.value(for: m.definition.aggregate),
-                samples: cell.samples, isFinal: final))
+            appendRows(metric: panes.metric, group: g, period: window.period, start: end - window.spanMillis, end: end,
+                       cell: cell, final: final, to: &batch.rows)
             cell.release()
         }
     }

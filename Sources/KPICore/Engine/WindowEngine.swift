@@ -264,7 +264,10 @@ public final class WindowEngine: @unchecked Sendable {
                 let v = slots[vs]
                 if plan.needsNumber {
                     switch v.kind {
-                    case .number: number = v.number
+                    case .number:
+                        number = v.number
+                        if !number.isFinite { reject(mi, .notFinite, &out); continue }
+                        if plan.isQuantile && number < 0 { reject(mi, .negativeValue, &out); continue }
                     case .absent, .null: reject(mi, .missingField, &out); continue
                     default: reject(mi, .wrongFieldType, &out); continue
                     }
@@ -308,7 +311,7 @@ public final class WindowEngine: @unchecked Sendable {
                 let h = key.hash
                 var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
                 if found < 0 {
-                    found = newCell(key, hash: h, end: w.end, distinct: plan.isDistinct)
+                    found = newCell(key, hash: h, end: w.end, emptyCell(plan))
                     // Once per window (of the metric's first lane): the daemon logs a warning.
                     if overflowed && l == plan.firstLane { noteOverflow(mi, lane, w) }
                 }
@@ -316,7 +319,9 @@ public final class WindowEngine: @unchecked Sendable {
                 let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
                     if plan.isDistinct {
                         cells[ci].samples &+= 1
-                        cells[ci].distinct!.insert(distinctHash)
+                        cells[ci].insertDistinct(distinctHash)
+                    } else if plan.isQuantile {
+                        cells[ci].add(quantileValue: number)
                     } else if vs >= 0 {
                         cells[ci].add(number: number)
                     } else {
@@ -371,16 +376,16 @@ public final class WindowEngine: @unchecked Sendable {
         }
     }
 
-    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, distinct: Bool) -> Int32 {
+    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, _ cell: AggregateCell) -> Int32 {
         let ci: Int32
         if let free = freeCells.popLast() {
             ci = free
-            cells[Int(ci)] = AggregateCell(distinct: distinct)
+            cells[Int(ci)] = cell
             cellKeys[Int(ci)] = key
             cellEnds[Int(ci)] = end
         } else {
             ci = Int32(cells.count)
-            cells.append(AggregateCell(distinct: distinct))
+            cells.append(cell)
             cellKeys.append(key)
             cellEnds.append(end)
         }
@@ -406,7 +411,7 @@ public final class WindowEngine: @unchecked Sendable {
         for wk in finished {
             let w = openWindows.removeValue(forKey: wk)!
             for ci in w.cells {
-                batch.rows.append(row(Int(ci), final: true))
+                appendRows(Int(ci), final: true, to: &batch.rows)
                 freeCell(ci)
             }
         }
@@ -418,7 +423,7 @@ public final class WindowEngine: @unchecked Sendable {
                 rollingPanes[rollingIndex[Int(key.metric)]].dirtyGroups.insert(key.group)
                 continue
             }
-            batch.rows.append(row(Int(ci), final: false))
+            appendRows(Int(ci), final: false, to: &batch.rows)
         }
         dirty.removeAll(keepingCapacity: true)
         flushRolling(into: &batch)
@@ -435,19 +440,60 @@ public final class WindowEngine: @unchecked Sendable {
         freeCells.append(ci)
     }
 
-    private func row(_ ci: Int, final: Bool) -> AggregateRow {
+    /// A new, empty cell for a metric of plan `plan` (its distinct limit, its sketch).
+    @inline(__always)
+    func emptyCell(_ plan: MetricPlan) -> AggregateCell {
+        AggregateCell(distinct: plan.isDistinct, distinctExactMax: plan.distinctExactMax, quantile: plan.isQuantile)
+    }
+
+    /// A new, empty cell for metric `mi`.
+    func emptyCell(metric mi: Int) -> AggregateCell { emptyCell(plans[mi]) }
+
+    /// The rows of cell `ci` (see ``appendRows(metric:group:period:start:end:cell:final:to:)``).
+    private func appendRows(_ ci: Int, final: Bool, to rows: inout [AggregateRow]) {
         let key = cellKeys[ci]
-        let m = metrics[Int(key.metric)]
-        let cell = cells[ci]
-        return AggregateRow(
+        appendRows(metric: Int(key.metric), group: key.group, period: CalendarPeriod.allCases[Int(key.period)].rawValue,
+                   start: key.start, end: cellEnds[ci], cell: cells[ci], final: final, to: &rows)
+    }
+
+    /// The rows of one (metric, period, window, label set) whose aggregate is `cell`: one, or one
+    /// per quantile of a `quantile` metric (labelled `"quantile":"0.95"`, see
+    /// ``quantileLabels(metric:group:)``).
+    func appendRows(metric mi: Int, group: Int32, period: String, start: Int64, end: Int64, cell: AggregateCell,
+                    final: Bool, to rows: inout [AggregateRow]) {
+        let m = metrics[mi]
+        if !m.quantiles.isEmpty {
+            let labels = quantileLabels(metric: mi, group: group)
+            for (j, q) in m.quantiles.enumerated() {
+                rows.append(AggregateRow(metric: m.definition.name, period: period, windowStart: start,
+                                         windowEnd: end, labels: labels[j], value: cell.quantile(q),
+                                         samples: cell.samples, isFinal: final, estimated: true))
+            }
+            return
+        }
+        rows.append(AggregateRow(
             metric: m.definition.name,
-            period: CalendarPeriod.allCases[Int(key.period)].rawValue,
-            windowStart: key.start,
-            windowEnd: cellEnds[ci],
-            labels: m.groups.json[Int(key.group)],
+            period: period,
+            windowStart: start,
+            windowEnd: end,
+            labels: m.groups.json[Int(group)],
             value: cell.value(for: m.definition.aggregate),
             samples: cell.samples,
-            isFinal: final
-        )
+            isFinal: final,
+            estimated: cell.isEstimated
+        ))
+    }
+
+    /// Label JSON per quantile of a metric's group, built once per (metric, group).
+    private var quantileLabelCache: [Int64: [String]] = [:]
+
+    private func quantileLabels(metric mi: Int, group: Int32) -> [String] {
+        let k = Int64(mi) << 32 | Int64(group)
+        if let hit = quantileLabelCache[k] { return hit }
+        let m = metrics[mi]
+        let base = m.groups.json[Int(group)]
+        let out = m.quantiles.map { CanonicalLabels.inserting(QuantileLabel.name, QuantileLabel.text($0), into: base) }
+        quantileLabelCache[k] = out
+        return out
     }
 }

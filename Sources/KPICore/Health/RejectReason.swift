@@ -48,6 +48,10 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case forbiddenTenant = "forbidden_tenant"
     /// An authenticated publisher without a `[[publishers]]` entry, while unlisted publishers are denied.
     case forbiddenPublisher = "forbidden_publisher"
+    /// A numeric aggregate's field is NaN or an infinity (counted per metric).
+    case notFinite = "not_finite"
+    /// A quantile's field is negative: a sketch holds values ≥ 0 (counted per metric).
+    case negativeValue = "negative_value"
 }
 
 /// A bounded sample of one rejected input, for the `rejects` table.

@@ -242,7 +242,13 @@ public final class IngestPipeline: @unchecked Sendable {
                    metric: metricNames[outcome.firstLateMetric], detail: "window already final")
         }
         if let reason = outcome.rejectReason {
-            let r: RejectReason = reason == .wrongFieldType ? .wrongFieldType : .missingField
+            let r: RejectReason
+            switch reason {
+            case .wrongFieldType: r = .wrongFieldType
+            case .missingField: r = .missingField
+            case .notFinite: r = .notFinite
+            case .negativeValue: r = .negativeValue
+            }
             counters.countReject(source: source, reason: r)
             sample(r, source: source, bytes: decoder.currentLine, metric: metricNames[outcome.firstRejectMetric], detail: nil)
         }
