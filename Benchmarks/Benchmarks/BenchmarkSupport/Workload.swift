@@ -39,11 +39,48 @@ public enum Workload {
         return payloads
     }
 
+    /// `events` seeded events in the mix `conf/examples/961tech.toml` reads (outbound clicks,
+    /// PC-builder slots, scraped listings, scraper jobs), ~250–300 bytes each, as NDJSON payloads.
+    public static func payloads961tech(events: Int = eventsPerRun, perMessage: Int = eventsPerMessage) -> [[UInt8]] {
+        var rng = SplitMix64(seed: 961)
+        func next() -> UInt64 { rng.next() }
+        let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite", "technoworld"]
+        let categories = ["gpu", "cpu", "ram", "ssd", "psu", "case"]
+        let states = ["listed", "listed", "call_for_price", "out"]
+        let base: Int64 = 1_763_856_000_000
+        var payloads: [[UInt8]] = []
+        var lines: [String] = []
+        for i in 0..<events {
+            let ts = base + Int64(i) * 20
+            let r = retailers[Int(next() % UInt64(retailers.count))]
+            switch next() % 10 {
+            case 0..<3:
+                lines.append(#"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#)
+            case 3:
+                lines.append(#"{"type":"build.slot_selected","ts":\#(ts),"session":"s\#(next() % 20_000)","slot":"\#(categories[Int(next() % 6)])","visitor":"v\#(next() % 50_000)","page":"/builder"}"#)
+            case 4..<8:
+                let matched = next() % 10 < 8 ? #""p\#(next() % 90_000)""# : "null"
+                lines.append(#"{"type":"listing.scraped","ts":\#(ts),"retailer":"\#(r)","listing":"\#(r)-\#(next() % 5000)","category":"\#(categories[Int(next() % 6)])","product_id":\#(matched),"match_confidence":0.\#(next() % 1000),"stock_state":"\#(states[Int(next() % 4)])","price_usd":\#(next() % 3000)}"#)
+            default:
+                lines.append(#"{"type":"scrape.job","ts":\#(ts),"retailer":"\#(r)","status":"\#(next() % 20 == 0 ? "failed" : "ok")","duration_ms":\#(Double(next() % 900_000) / 100),"pages":\#(next() % 40),"worker":"w\#(next() % 8)"}"#)
+            }
+            if lines.count == perMessage {
+                payloads.append(Array(lines.joined(separator: "\n").utf8))
+                lines.removeAll()
+            }
+        }
+        if !lines.isEmpty { payloads.append(Array(lines.joined(separator: "\n").utf8)) }
+        return payloads
+    }
+
     /// The shipped `conf/kpid.toml`, loaded from the repository this file belongs to.
-    public static func shippedConfig() -> KpidConfig {
+    public static func shippedConfig() -> KpidConfig { config("conf/kpid.toml") }
+
+    /// A config of the repository (a path relative to its root), for example `conf/examples/961tech.toml`.
+    public static func config(_ relativePath: String) -> KpidConfig {
         var dir = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { dir.deleteLastPathComponent() }
-        let path = dir.appendingPathComponent("conf/kpid.toml").path
+        let path = dir.appendingPathComponent(relativePath).path
         do { return try ConfigLoader.load(contentsOf: path) } catch { fatalError("cannot load \(path): \(error)") }
     }
 
