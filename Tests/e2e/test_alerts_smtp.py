@@ -61,10 +61,11 @@ class SmtpServer:
     def __init__(self, port: int, log: Path, cert: Path, key: Path):
         self.port, self.log, self.cert, self.key, self.proc = port, log, cert, key, None
 
-    def start(self) -> "SmtpServer":
+    def start(self, implicit_tls: bool = False) -> "SmtpServer":
         self.proc = subprocess.Popen([sys.executable, str(HERE / "smtp_server.py"), str(self.port), str(self.log),
                                       "--cert", str(self.cert), "--key", str(self.key),
-                                      "--user", USER, "--password", PASSWORD], stderr=subprocess.DEVNULL)
+                                      "--user", USER, "--password", PASSWORD] + (["--implicit-tls"] if implicit_tls else []),
+                                     stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -259,3 +260,28 @@ def test_kpictl_notify_test_goes_through_smtp_and_checks_the_certificate(kpid_fa
     lax = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert lax.returncode != 0 and "smtp_password_file" in lax.stderr and "mode 0644" in lax.stderr, lax.stderr
+
+
+def test_implicit_tls_smtp_with_auth_delivers_and_a_starttls_client_cannot_talk_to_it(kpid_factory, free_ports, smtps, kpictl_bin):
+    server, ca = smtps
+    server.start(implicit_tls=True)
+    zport = free_ports(1)[0]
+    tls = mail_receiver(server.port, ca).replace('smtp_tls = "starttls"', 'smtp_tls = "tls"')
+    starttls = mail_receiver(server.port, ca).replace('"mail"', '"mail-starttls"').replace('timeout = "5s"', 'timeout = "2s"')
+    k = kpid_factory(config(zport, tls + starttls), start=False)
+    pw = k.workdir / "smtp.password"
+    pw.write_text(PASSWORD)
+    os.chmod(pw, 0o600)
+    out = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    [m] = server.messages()
+    assert m["auth_user"] == USER and m["rcpt_tos"] == ["oncall@example.com"]
+    assert str(make_header(decode_header(message_from_string(m["data"])["Subject"]))).startswith("[INFO] kpid_notify_test")
+    # A plain-text client on a TLS port gets no SMTP greeting: retried, bounded by the timeout.
+    began = time.monotonic()
+    bad = subprocess.run([kpictl_bin, "notify-test", "mail-starttls", "--config", str(k.config_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "would be retried" in bad.stderr, bad.stderr
+    assert time.monotonic() - began < 10
+    assert len(server.messages()) == 1
