@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from test_alerts import Publisher, config, mid_minute, wait_for
+from test_alerts import Publisher, config, past_minute, wait_for
 
 HERE = Path(__file__).resolve().parent
 USER, PASSWORD = "kpid", "correct horse battery staple"
@@ -153,8 +153,8 @@ def test_a_firing_alert_arrives_once_by_smtp_over_starttls_with_auth_and_a_prope
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE))
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
         [m] = wait_for(server.messages, 15, "the message")
         time.sleep(1.5)  # group_interval passes: nothing new to say, nothing sent again
         assert len(server.messages()) == 1
@@ -188,8 +188,8 @@ def test_a_wrong_smtp_password_is_a_permanent_failure_counted_and_not_retried(kp
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE), password="wrong")
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
         wait_for(lambda: k._query("SELECT status FROM outbox WHERE status = 'failed'"), 15, "the failed notification")
         time.sleep(2.5)  # several retry_max periods: a permanent failure is not tried again
         assert [(a["user"], a["ok"]) for a in server.auths()] == [(USER, False)]
@@ -210,9 +210,9 @@ def test_an_smtp_server_down_then_up_gets_every_notification_exactly_once(kpid_f
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE))
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
-        pub.errors("t2", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
+        pub.errors("t2", 3, ts=m0 + 1_000)
         wait_for(lambda: k._query("SELECT 1 FROM outbox WHERE receiver = 'mail' AND status = 'pending' AND attempts >= 2"),
                  15, "retries against the closed port")
         assert metric(k, "kpid_notifications_total", receiver="mail", outcome="retry") >= 2
