@@ -127,12 +127,17 @@ annotations = { summary = "{{ labels.tenant }} had {{ value }} errors", value = 
 """
 
 
-def start_kpid(kpid_factory, text: str, password: str = PASSWORD):
+def prepare_kpid(kpid_factory, text: str, password: str = PASSWORD):
+    """A kpid (not started) whose workdir holds smtp.password, mode 0600."""
     k = kpid_factory(text, start=False)
     pw = k.workdir / "smtp.password"
     pw.write_text(password + "\n")
     os.chmod(pw, 0o600)
-    return k.start()
+    return k
+
+
+def start_kpid(kpid_factory, text: str, password: str = PASSWORD):
+    return prepare_kpid(kpid_factory, text, password).start()
 
 
 def metric(k, name: str, **labels: str) -> float:
@@ -238,10 +243,8 @@ def test_kpictl_notify_test_goes_through_smtp_and_checks_the_certificate(kpid_fa
     zport = free_ports(1)[0]
     other_ca, _, _ = make_ca(tmp_path, "other")
     text = config(zport, mail_receiver(server.port, ca) + mail_receiver(server.port, other_ca).replace('"mail"', '"mail-wrong-ca"'))
-    k = kpid_factory(text, start=False)
+    k = prepare_kpid(kpid_factory, text)
     pw = k.workdir / "smtp.password"
-    pw.write_text(PASSWORD)
-    os.chmod(pw, 0o600)
     out = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -268,10 +271,7 @@ def test_implicit_tls_smtp_with_auth_delivers_and_a_starttls_client_cannot_talk_
     zport = free_ports(1)[0]
     tls = mail_receiver(server.port, ca).replace('smtp_tls = "starttls"', 'smtp_tls = "tls"')
     starttls = mail_receiver(server.port, ca).replace('"mail"', '"mail-starttls"').replace('timeout = "5s"', 'timeout = "2s"')
-    k = kpid_factory(config(zport, tls + starttls), start=False)
-    pw = k.workdir / "smtp.password"
-    pw.write_text(PASSWORD)
-    os.chmod(pw, 0o600)
+    k = prepare_kpid(kpid_factory, config(zport, tls + starttls))
     out = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
