@@ -1,7 +1,9 @@
 """A real SMTP server for the alert e2e tests: aiosmtpd with STARTTLS (required) and AUTH
 (PLAIN and LOGIN, only after TLS), recording what it saw as JSON lines.
 
-    smtp_server.py PORT LOG --cert CERT --key KEY --user U --password P
+    smtp_server.py PORT LOG --cert CERT --key KEY --user U --password P [--implicit-tls]
+
+With --implicit-tls the server speaks TLS from the first byte (port 465 style) instead.
 
 LOG gets one line per accepted message ({"kind": "message", "t", "mail_from", "rcpt_tos", "tls",
 "auth_user", "data"}) and one per AUTH attempt ({"kind": "auth", "t", "user", "ok"}).
@@ -21,8 +23,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Recorder:
-    def __init__(self, log: str, user: str, password: str):
-        self.log, self.user, self.password = log, user, password
+    def __init__(self, log: str, user: str, password: str, implicit_tls: bool):
+        self.log, self.user, self.password, self.implicit_tls = log, user, password, implicit_tls
         self.lock = threading.Lock()
 
     def write(self, record: dict) -> None:
@@ -41,7 +43,7 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.write({"kind": "message", "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
-                    "tls": session.ssl is not None, "auth_user": session.auth_data.login.decode()
+                    "tls": self.implicit_tls or session.ssl is not None, "auth_user": session.auth_data.login.decode()
                     if isinstance(session.auth_data, LoginPassword) else None,
                     "data": envelope.original_content.decode("utf-8", "replace")})
         return "250 2.0.0 Message accepted for delivery"
@@ -55,12 +57,18 @@ def main() -> None:
     p.add_argument("--key", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
+    p.add_argument("--implicit-tls", action="store_true")
     a = p.parse_args()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(a.cert, a.key)
-    rec = Recorder(a.log, a.user, a.password)
-    controller = Controller(rec, hostname="127.0.0.1", port=a.port, tls_context=tls, require_starttls=True,
-                            authenticator=rec.authenticate, auth_required=True, auth_require_tls=True)
+    rec = Recorder(a.log, a.user, a.password, a.implicit_tls)
+    if a.implicit_tls:
+        # aiosmtpd only knows STARTTLS as "TLS" for auth_require_tls: the whole session is TLS here.
+        controller = Controller(rec, hostname="127.0.0.1", port=a.port, ssl_context=tls,
+                                authenticator=rec.authenticate, auth_required=True, auth_require_tls=False)
+    else:
+        controller = Controller(rec, hostname="127.0.0.1", port=a.port, tls_context=tls, require_starttls=True,
+                                authenticator=rec.authenticate, auth_required=True, auth_require_tls=True)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from test_alerts import Publisher, config, mid_minute, wait_for
+from test_alerts import Publisher, config, past_minute, wait_for
 
 HERE = Path(__file__).resolve().parent
 USER, PASSWORD = "kpid", "correct horse battery staple"
@@ -61,10 +61,11 @@ class SmtpServer:
     def __init__(self, port: int, log: Path, cert: Path, key: Path):
         self.port, self.log, self.cert, self.key, self.proc = port, log, cert, key, None
 
-    def start(self) -> "SmtpServer":
+    def start(self, implicit_tls: bool = False) -> "SmtpServer":
         self.proc = subprocess.Popen([sys.executable, str(HERE / "smtp_server.py"), str(self.port), str(self.log),
                                       "--cert", str(self.cert), "--key", str(self.key),
-                                      "--user", USER, "--password", PASSWORD], stderr=subprocess.DEVNULL)
+                                      "--user", USER, "--password", PASSWORD] + (["--implicit-tls"] if implicit_tls else []),
+                                     stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -126,12 +127,17 @@ annotations = { summary = "{{ labels.tenant }} had {{ value }} errors", value = 
 """
 
 
-def start_kpid(kpid_factory, text: str, password: str = PASSWORD):
+def prepare_kpid(kpid_factory, text: str, password: str = PASSWORD):
+    """A kpid (not started) whose workdir holds smtp.password, mode 0600."""
     k = kpid_factory(text, start=False)
     pw = k.workdir / "smtp.password"
     pw.write_text(password + "\n")
     os.chmod(pw, 0o600)
-    return k.start()
+    return k
+
+
+def start_kpid(kpid_factory, text: str, password: str = PASSWORD):
+    return prepare_kpid(kpid_factory, text, password).start()
 
 
 def metric(k, name: str, **labels: str) -> float:
@@ -152,8 +158,8 @@ def test_a_firing_alert_arrives_once_by_smtp_over_starttls_with_auth_and_a_prope
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE))
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
         [m] = wait_for(server.messages, 15, "the message")
         time.sleep(1.5)  # group_interval passes: nothing new to say, nothing sent again
         assert len(server.messages()) == 1
@@ -187,8 +193,8 @@ def test_a_wrong_smtp_password_is_a_permanent_failure_counted_and_not_retried(kp
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE), password="wrong")
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
         wait_for(lambda: k._query("SELECT status FROM outbox WHERE status = 'failed'"), 15, "the failed notification")
         time.sleep(2.5)  # several retry_max periods: a permanent failure is not tried again
         assert [(a["user"], a["ok"]) for a in server.auths()] == [(USER, False)]
@@ -209,9 +215,9 @@ def test_an_smtp_server_down_then_up_gets_every_notification_exactly_once(kpid_f
     k = start_kpid(kpid_factory, config(zport, mail_receiver(server.port, ca), rules=RULE))
     pub = Publisher(zport)
     try:
-        mid_minute()
-        pub.errors("t1", 3)
-        pub.errors("t2", 3)
+        m0 = past_minute()  # event times of a past minute: the window stays open
+        pub.errors("t1", 3, ts=m0 + 1_000)
+        pub.errors("t2", 3, ts=m0 + 1_000)
         wait_for(lambda: k._query("SELECT 1 FROM outbox WHERE receiver = 'mail' AND status = 'pending' AND attempts >= 2"),
                  15, "retries against the closed port")
         assert metric(k, "kpid_notifications_total", receiver="mail", outcome="retry") >= 2
@@ -237,10 +243,8 @@ def test_kpictl_notify_test_goes_through_smtp_and_checks_the_certificate(kpid_fa
     zport = free_ports(1)[0]
     other_ca, _, _ = make_ca(tmp_path, "other")
     text = config(zport, mail_receiver(server.port, ca) + mail_receiver(server.port, other_ca).replace('"mail"', '"mail-wrong-ca"'))
-    k = kpid_factory(text, start=False)
+    k = prepare_kpid(kpid_factory, text)
     pw = k.workdir / "smtp.password"
-    pw.write_text(PASSWORD)
-    os.chmod(pw, 0o600)
     out = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
@@ -259,3 +263,25 @@ def test_kpictl_notify_test_goes_through_smtp_and_checks_the_certificate(kpid_fa
     lax = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
                          capture_output=True, text=True, timeout=30)
     assert lax.returncode != 0 and "smtp_password_file" in lax.stderr and "mode 0644" in lax.stderr, lax.stderr
+
+
+def test_implicit_tls_smtp_with_auth_delivers_and_a_starttls_client_cannot_talk_to_it(kpid_factory, free_ports, smtps, kpictl_bin):
+    server, ca = smtps
+    server.start(implicit_tls=True)
+    zport = free_ports(1)[0]
+    tls = mail_receiver(server.port, ca).replace('smtp_tls = "starttls"', 'smtp_tls = "tls"')
+    starttls = mail_receiver(server.port, ca).replace('"mail"', '"mail-starttls"').replace('timeout = "5s"', 'timeout = "2s"')
+    k = prepare_kpid(kpid_factory, config(zport, tls + starttls))
+    out = subprocess.run([kpictl_bin, "notify-test", "mail", "--config", str(k.config_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    [m] = server.messages()
+    assert m["auth_user"] == USER and m["rcpt_tos"] == ["oncall@example.com"]
+    assert str(make_header(decode_header(message_from_string(m["data"])["Subject"]))).startswith("[INFO] kpid_notify_test")
+    # A plain-text client on a TLS port gets no SMTP greeting: retried, bounded by the timeout.
+    began = time.monotonic()
+    bad = subprocess.run([kpictl_bin, "notify-test", "mail-starttls", "--config", str(k.config_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "would be retried" in bad.stderr, bad.stderr
+    assert time.monotonic() - began < 10
+    assert len(server.messages()) == 1

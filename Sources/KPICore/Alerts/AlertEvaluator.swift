@@ -59,6 +59,9 @@ public final class AlertEvaluator {
         var lastSeen: EpochMillis?
         var persistedSeen: EpochMillis?
         var watch: Int
+        /// How many rules hold an instance for this label set: at 0, a row whose condition does
+        /// not hold is skipped without a dictionary lookup per rule.
+        var instanceCount: Int32 = 0
     }
 
     /// What one evaluation changed, for the store (in the flush's transaction) and the dispatcher.
@@ -114,7 +117,7 @@ public final class AlertEvaluator {
                 stale.append((a.rule, a.seriesLabels))
                 continue
             }
-            instances[r][id] = a
+            setInstance(r, id, a)
             if rule.condition.isAbsent, let seen = a.lastSeen, series[id].lastSeen == nil { series[id].lastSeen = seen }
         }
         return stale
@@ -216,6 +219,8 @@ public final class AlertEvaluator {
                     }
                 }
             }
+            // Hoisted per row: a rule gains an instance here only in its own step below.
+            let anyInstance = series[id].instanceCount != 0
             for k in series[id].matched {
                 let r = watches[w].rules[k]
                 switch conditions[r] {
@@ -224,7 +229,7 @@ public final class AlertEvaluator {
                 case .threshold(let op, let threshold):
                     let holds = row.value.map { op.holds($0, threshold) } ?? false
                     // Fast path: most label sets of most rules are inactive and stay so.
-                    if !holds && instances[r].isEmpty { continue }
+                    if !holds && (!anyInstance || instances[r].isEmpty) { continue }
                     let existing = instances[r][id]
                     if existing == nil && !holds { continue }
                     if let e = existing, row.windowStart < e.windowStart { continue }
@@ -287,6 +292,13 @@ public final class AlertEvaluator {
         return changes
     }
 
+    /// Sets or removes the instance of rule `r` for series `id`, keeping the series' count.
+    private func setInstance(_ r: Int, _ id: Int, _ a: AlertInstance?) {
+        let had = instances[r][id] != nil
+        instances[r][id] = a
+        if had != (a != nil) { series[id].instanceCount += a == nil ? -1 : 1 }
+    }
+
     /// Keeps, saves or forgets `a` after a step.
     private func store(_ a: inout AlertInstance, id: Int, rule r: Int, transition: AlertStateMachine.Transition,
                        changes: inout Changes, alwaysSave: Bool, clock: EpochMillis? = nil) {
@@ -299,11 +311,11 @@ public final class AlertEvaluator {
         let forgetResolved = a.phase == .resolved && clock != nil
             && clock! &- (a.resolvedAt ?? clock!) >= config.resolvedRetentionMillis
         if a.phase == .inactive || forgetResolved {
-            instances[r][id] = nil
+            setInstance(r, id, nil)
             changes.deletions.append((rule.name, a.seriesLabels))
             return
         }
-        instances[r][id] = a
+        setInstance(r, id, a)
         if alwaysSave { changes.upserts.append(a) }
     }
 }
