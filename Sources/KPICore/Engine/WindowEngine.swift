@@ -91,6 +91,8 @@ public final class WindowEngine: @unchecked Sendable {
     public private(set) var labelOverflows: [Int64]
     /// Windows that received their first overflowed event since the last flush.
     private var overflowNotices: [LabelOverflowNotice] = []
+    /// Per metric index, the overflow group of its label table once it overflowed, else -1.
+    private var overflowGroups: [Int32]
     /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
     private var eventNumber: UInt64 = 0
 
@@ -167,6 +169,7 @@ public final class WindowEngine: @unchecked Sendable {
         lateEvents = Array(repeating: 0, count: compiled.count)
         metricRejects = Array(repeating: [:], count: compiled.count)
         labelOverflows = Array(repeating: 0, count: compiled.count)
+        overflowGroups = Array(repeating: -1, count: compiled.count)
         rollingIndex = Array(repeating: -1, count: compiled.count)
         for m in compiled {
             guard let r = m.definition.rolling else { continue }
@@ -281,7 +284,6 @@ public final class WindowEngine: @unchecked Sendable {
             // late events neither create label sets nor count as overflow.
             var group: Int32 = -1
             var grouped = false
-            var overflowed = false
             var wasLate = false
             for l in plan.firstLane..<plan.endLane {
                 let lane = lanes[l]
@@ -304,17 +306,13 @@ public final class WindowEngine: @unchecked Sendable {
                     grouped = true
                     group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
                     if group < 0 || !plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
-                        (group, overflowed) = admitGroup(plan, mi, known: group, slots)
+                        group = admitGroup(plan, mi, known: group, slots)
                     }
                 }
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: lane.code)
                 let h = key.hash
                 var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
-                if found < 0 {
-                    found = newCell(key, hash: h, end: w.end, emptyCell(plan))
-                    // Once per window (of the metric's first lane): the daemon logs a warning.
-                    if overflowed && l == plan.firstLane { noteOverflow(mi, lane, w) }
-                }
+                if found < 0 { found = newCell(key, hash: h, end: w.end, emptyCell(plan)) }
                 let ci = Int(found)
                 let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
                     if plan.isDistinct {
@@ -341,10 +339,10 @@ public final class WindowEngine: @unchecked Sendable {
 
     /// The group of an event whose label set metric `mi` has not admitted yet (`known` is its
     /// group in the table, or -1 when the table does not have it): admitted while the metric is
-    /// under its cap, else the table's overflow group (and `overflowed` is true).
+    /// under its cap, else the table's overflow group (counted in ``labelOverflows``).
     @inline(never)
     private func admitGroup(_ plan: MetricPlan, _ mi: Int, known: Int32,
-                            _ slots: UnsafeBufferPointer<FieldValue>) -> (group: Int32, overflowed: Bool) {
+                            _ slots: UnsafeBufferPointer<FieldValue>) -> Int32 {
         let event = eventNumber
         let result: (Int32, Bool) = plan.budget._withUnsafeGuaranteedRef { budget -> (Int32, Bool) in
             plan.groups._withUnsafeGuaranteedRef { table -> (Int32, Bool) in
@@ -356,15 +354,23 @@ public final class WindowEngine: @unchecked Sendable {
                 return (g, false)
             }
         }
-        if result.1 { labelOverflows[mi] += 1 }
-        return result
+        if result.1 {
+            labelOverflows[mi] += 1
+            overflowGroups[mi] = result.0
+        }
+        return result.0
     }
 
-    private func noteOverflow(_ mi: Int, _ lane: WindowLane, _ w: WindowBounds) {
+    /// Notes a new cell of a metric's overflow group in its first lane: once per window, for the
+    /// warning the daemon logs.
+    private func noteOverflow(_ key: CellKey, end: Int64) {
+        let mi = Int(key.metric)
+        guard key.group == overflowGroups[mi], key.period == lanes[plans[mi].firstLane].code else { return }
         let m = metrics[mi]
-        let period = lane.paneMillis > 0 ? m.definition.rolling!.period + " pane" : lane.period.rawValue
-        overflowNotices.append(LabelOverflowNotice(metric: m.definition.name, period: period, windowStart: w.start,
-                                                   windowEnd: w.end, maxLabelSets: m.budget.cap))
+        let period = key.period == WindowLane.paneCode ? m.definition.rolling!.period + " pane"
+            : CalendarPeriod.allCases[Int(key.period)].rawValue
+        overflowNotices.append(LabelOverflowNotice(metric: m.definition.name, period: period, windowStart: key.start,
+                                                   windowEnd: end, maxLabelSets: m.budget.cap))
     }
 
     @inline(__always)
@@ -390,6 +396,7 @@ public final class WindowEngine: @unchecked Sendable {
             cellEnds.append(end)
         }
         cellIndex.insert(hash, ci)
+        if overflowGroups[Int(key.metric)] >= 0 { noteOverflow(key, end: end) }
         if key.period == WindowLane.paneCode {
             rollingPanes[rollingIndex[Int(key.metric)]].add(cell: ci, paneStart: key.start)
             return ci
