@@ -1,3 +1,4 @@
+import Foundation
 import BenchmarkSupport
 import KPICore
 import KPIPipeline
@@ -11,11 +12,16 @@ import KPIPipeline
 // `scan` (newline count). The second argument is the number of replays, the third the number of
 // events per replay (default 100k; replayed clicks are duplicates, so profile qualification with
 // one replay of many events).
+// Mode `panes` instead measures the resident memory of rolling-window panes (see PaneMemory.swift).
 // Prints the events processed and a checksum so that nothing is optimised away.
 
 let args = CommandLine.arguments
 let mode = args.count > 1 ? args[1] : "full"
 let rounds = args.count > 2 ? Int(args[2]) ?? 1 : 1
+if mode == "panes" {
+    PaneMemory.run(labelSets: rounds > 1 ? rounds : 2_000)
+    exit(0)
+}
 let payloads = Workload.payloads(events: args.count > 3 ? Int(args[3]) ?? Workload.eventsPerRun : Workload.eventsPerRun)
 let config = Workload.shippedConfig()
 let clock = ManualClock(Workload.clockMillis)
