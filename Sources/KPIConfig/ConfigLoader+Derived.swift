@@ -21,10 +21,10 @@ struct DerivedEntry {
     var prefix: String { "metrics[\(index)]" }
 }
 
-/// `ratio(a, b)`, `percent(a, b)`, `difference(a, b)`, `change(x)`, `delta(x)`.
+/// `ratio(a, b)`, `percent(a, b)`, `difference(a, b)`, `change(x)`, `delta(x)`, `share(x)`.
 enum DerivedExprSyntax {
-    static let forms = "ratio(a, b), percent(a, b), difference(a, b), change(x), delta(x)"
-    static let functions = ["ratio", "percent", "difference", "change", "delta"]
+    static let forms = "ratio(a, b), percent(a, b), difference(a, b), change(x), delta(x), share(x)"
+    static let functions = ["ratio", "percent", "difference", "change", "delta", "share"]
 
     /// The expression, or a message and hint. Operands are metric names.
     static func parse(_ raw: String) -> Result<DerivedExpr, AggregateSyntaxError> {
@@ -40,7 +40,7 @@ enum DerivedExprSyntax {
         }
         let inner = text[text.index(after: open)..<text.index(before: text.endIndex)]
         let args = inner.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-        let arity = ["change", "delta"].contains(fn) ? 1 : 2
+        let arity = ["change", "delta", "share"].contains(fn) ? 1 : 2
         guard args.count == arity, args.allSatisfy({ !$0.isEmpty }) else {
             let example = arity == 1 ? "\(fn)(bookings)" : "\(fn)(bookings_ok, booking_attempts)"
             return .failure(AggregateSyntaxError(
@@ -57,6 +57,7 @@ enum DerivedExprSyntax {
         case "percent": return .success(.percent(args[0], args[1]))
         case "difference": return .success(.difference(args[0], args[1]))
         case "change": return .success(.change(args[0]))
+        case "share": return .success(.share(args[0]))
         default: return .success(.delta(args[0]))
         }
     }

@@ -291,6 +291,31 @@ final class DerivedStageTests: XCTestCase {
         XCTAssertEqual(unseeded.flush("n_change").first?.reason, "no_previous_window", "the seed is what made the difference")
     }
 
+    func testShareIsEachLabelSetsPartOfTheWindowsTotalAndFollowsLaterFlushes() {
+        let states = MetricDefinition(name: "by_state", events: ["listing"], aggregate: .count, groupBy: ["state"], windows: [.day])
+        let h = DerivedHarness(metrics: [states],
+                               derived: [DerivedMetricDefinition(name: "state_share", expr: .share("by_state"), windows: [.day],
+                                                                 groupBy: ["state"])])
+        let day = ms("2026-11-23T00:00:00Z")
+        for (i, s) in ["listed", "listed", "listed", "out"].enumerated() { h.event("listing", day + Int64(i) * 1000, ["state": .string(s)]) }
+        h.flush()
+        var got = h.stored("state_share")
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"listed"}"#)]?.value, 0.75)
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"out"}"#)]?.value, 0.25)
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"out"}"#)]?.denominator, 4)
+        // A later flush with only a new state: every state's share of that day moves.
+        h.event("listing", day + 10_000, ["state": .string("call_for_price")])
+        XCTAssertEqual(h.flush("state_share").count, 3, "all three label sets of the window are rewritten")
+        got = h.stored("state_share")
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"listed"}"#)]?.value, 0.6)
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"call_for_price"}"#)]?.value, 0.2)
+        XCTAssertEqual(got[key(.day, "2026-11-23T00:00:00Z", #"{"state":"call_for_price"}"#)]?.numerator, 1)
+        // Another day is its own total.
+        h.event("listing", day + 86_400_000, ["state": .string("out")])
+        h.flush()
+        XCTAssertEqual(h.stored("state_share")[key(.day, "2026-11-24T00:00:00Z", #"{"state":"out"}"#)]?.value, 1)
+    }
+
     func testMemoryStaysBoundedOverManyWindows() {
         let h = DerivedHarness(metrics: bookingMetrics(windows: [.hour]), derived: [
             DerivedMetricDefinition(name: "rate", expr: .ratio("ok", "attempts"), windows: [.hour], groupBy: ["tenant"]),

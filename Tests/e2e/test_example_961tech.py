@@ -101,7 +101,7 @@ def test_961tech_example_matches_an_independent_computation(kpid_factory):
             counts["listings_scraped"][("day", day, cat)] += 1
             counts["listings_matched"][("day", day, cat)] += e["product_id"] is not None
             want["listings_per_retailer"][("week", week, canonical_labels({"retailer": e["retailer"]}))].add(e["listing"])
-            counts["stock_state_share"][("day", day, canonical_labels({"stock_state": e["stock_state"]}))] += 1
+            counts["stock_state_listings"][("day", day, canonical_labels({"stock_state": e["stock_state"]}))] += 1
             counts["listings_scraped_weekly"][("week", week, "{}")] += 1
             counts["listings_unmatched_weekly"][("week", week, "{}")] += e["product_id"] is None
         elif t == "scrape.job":
@@ -124,6 +124,16 @@ def test_961tech_example_matches_an_independent_computation(kpid_factory):
         for (p, w, l), r in got.items():
             n, d = counts[num].get((p, parse_rfc3339(w), l), 0), counts[den][(p, parse_rfc3339(w), l)]
             assert (r["numerator"], r["denominator"], r["value"]) == (n, d, n / d), (rate, w, l)
+
+    # Stock states: each state's share of the day's scraped listings; a day's shares add up to 1.
+    day_total = defaultdict(int)
+    for (p, d, l), n in counts["stock_state_listings"].items():
+        day_total[d] += n
+    got = by("stock_state_share")
+    assert set(got) == {(p, rfc3339_utc(d), l) for (p, d, l) in counts["stock_state_listings"]}
+    for (p, d, l), n in counts["stock_state_listings"].items():
+        r = got[(p, rfc3339_utc(d), l)]
+        assert (r["numerator"], r["denominator"]) == (n, day_total[d]) and math.isclose(r["value"], n / day_total[d])
 
     # Week-over-week: listings per retailer (relative) and failed-to-match (percentage points).
     weeks = sorted({w for (_, w, _) in counts["listings_scraped_weekly"]})

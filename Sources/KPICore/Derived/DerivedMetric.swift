@@ -15,12 +15,15 @@ public enum DerivedExpr: Sendable, Equatable {
     case change(String)
     /// `x − previous`: the absolute change against the previous window.
     case delta(String)
+    /// `x / Σ x`: a label set's part of the sum of `x` over every label set of the same window
+    /// (the share of one stock state among all listings of the day).
+    case share(String)
 
     /// The operands, in order.
     public var operands: [String] {
         switch self {
         case .ratio(let a, let b), .percent(let a, let b), .difference(let a, let b): return [a, b]
-        case .change(let x), .delta(let x): return [x]
+        case .change(let x), .delta(let x), .share(let x): return [x]
         }
     }
 
@@ -32,6 +35,7 @@ public enum DerivedExpr: Sendable, Equatable {
         case .difference: return "difference"
         case .change: return "change"
         case .delta: return "delta"
+        case .share: return "share"
         }
     }
 
@@ -41,6 +45,12 @@ public enum DerivedExpr: Sendable, Equatable {
         case .change, .delta: return true
         default: return false
         }
+    }
+
+    /// True for `share`, whose value depends on every label set of the window.
+    public var readsWholeWindow: Bool {
+        if case .share = self { return true }
+        return false
     }
 
     /// The expression as `kpid.toml` writes it: `ratio(bookings_ok, booking_attempts)`.

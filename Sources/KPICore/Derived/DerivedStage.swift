@@ -1,4 +1,4 @@
-/// Evaluates derived metrics (`ratio`, `percent`, `difference`, `change`, `delta`) over the rows
+/// Evaluates derived metrics (`ratio`, `percent`, `difference`, `change`, `delta`, `share`) over the rows
 /// of each flush, and appends the derived rows to the same batch, so that the store and the alert
 /// rules see them like any other row.
 ///
@@ -53,6 +53,16 @@ public final class DerivedStage {
     private var series: [SeriesKey: [Entry]] = [:]
     private var lastPrune: EpochMillis = .min
 
+    /// For the operands of `share`: the label sets each window of theirs has rows for.
+    private struct WindowKey: Hashable {
+        var metric: String
+        var period: String
+        var start: EpochMillis
+    }
+    private var windowLabels: [WindowKey: (end: EpochMillis, labels: Set<String>)] = [:]
+    /// Metrics read by a `share`.
+    private let sharedOperands: Set<String>
+
     /// The derived metrics of `config`. Those whose operands are unknown or form a cycle (the
     /// loader rejects both) are left out.
     public init(config: KpidConfig) {
@@ -76,6 +86,7 @@ public final class DerivedStage {
             return Compiled(definition: d, absentIsZero: d.expr.operands.map { additive[$0] ?? false })
         }
         self.readers = readers
+        sharedOperands = Set(ordered.filter { $0.expr.readsWholeWindow }.flatMap(\.expr.operands))
     }
 
     /// True when the stage has anything to compute.
@@ -120,7 +131,18 @@ public final class DerivedStage {
             // The window right after this one, when its row is known: its change/delta moved.
             let next = remember(r, key: key)
             if r.isFinal { finalized.insert(key) }
+            var window: Set<String> = []
+            if sharedOperands.contains(r.metric) {
+                let wk = WindowKey(metric: r.metric, period: r.period, start: r.windowStart)
+                windowLabels[wk, default: (r.windowEnd, [])].labels.insert(r.labels)
+                window = windowLabels[wk]!.labels
+            }
             for d in ds {
+                if derived[d].definition.expr.readsWholeWindow {
+                    // Every label set's share of this window moved.
+                    for l in window { touch(d, Touch(period: r.period, start: r.windowStart, end: r.windowEnd, labels: l)) }
+                    continue
+                }
                 touch(d, Touch(period: r.period, start: r.windowStart, end: r.windowEnd, labels: r.labels))
                 if let next, derived[d].definition.expr.readsPreviousWindow {
                     touch(d, Touch(period: r.period, start: next.start, end: next.end, labels: r.labels))
@@ -175,6 +197,21 @@ public final class DerivedStage {
             guard let x = a.value, let y = b.value else { return failed(row, .missingOperand) }
             let v = x - y
             guard v.isFinite else { return failed(row, .missingOperand) }
+            row.value = v
+        case .share(let name):
+            let cur = entry(name, t)
+            let labels = windowLabels[WindowKey(metric: name, period: t.period, start: t.start)]?.labels ?? []
+            var total = 0.0
+            for l in labels {
+                if let v = entry(name, Touch(period: t.period, start: t.start, end: t.end, labels: l))?.value { total += v }
+            }
+            row.samples = cur?.samples ?? 0
+            row.numerator = cur?.value
+            row.denominator = total
+            guard let x = cur?.value else { return failed(row, .missingOperand) }
+            guard total != 0 else { return failed(row, .divisionByZero) }
+            let v = x / total
+            guard v.isFinite else { return failed(row, .divisionByZero) }
             row.value = v
         case .change(let name), .delta(let name):
             let cur = entry(name, t)
@@ -241,6 +278,7 @@ public final class DerivedStage {
     private func prune(watermark wm: EpochMillis) {
         guard wm != .min, lastPrune == .min || wm - lastPrune >= 60_000 else { return }
         lastPrune = wm
+        windowLabels = windowLabels.filter { k, w in wm - w.end <= 2 * (w.end - k.start) }
         for (key, list) in series {
             let kept = list.filter { e in wm - e.end <= 2 * (e.end - e.start) }
             if kept.isEmpty {
