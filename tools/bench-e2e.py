@@ -14,7 +14,7 @@ per-pair ratios; every pair is listed under "runs".
 
     python3 tools/bench-e2e.py [--events 2000000] [--batch 100] [--repeat 3] [--release]
 """
-import argparse, json, os, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
 import zmq
 
@@ -74,7 +74,7 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
-def run_kpid(bin_dir, msgs, n, tmp):
+def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
     port = free_port()
     ep = f"tcp://127.0.0.1:{port}"
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
@@ -82,6 +82,10 @@ def run_kpid(bin_dir, msgs, n, tmp):
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{free_port()}"]')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5556"]', f'bind = ["{ep}"]')
+    if without_qualification:
+        # The foundation's metrics only: no [[pipelines]] table and no metric over a pipeline.
+        blocks = re.split(r"\n(?=\[\[)", cfg)
+        cfg = "\n".join(b for b in blocks if not b.startswith("[[pipelines]]") and "\npipeline = " not in b)
     # Relative paths in the config are relative to its file: point them back at conf/.
     cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     path = os.path.join(tmp, "kpid.toml")
@@ -117,6 +121,8 @@ def main():
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3, help="pairs of runs (sink, kpid); medians are reported")
     ap.add_argument("--release", action="store_true", help="use .build/release binaries")
+    ap.add_argument("--without-qualification", action="store_true",
+                    help="drop the shipped config's qualification pipeline and the metrics over it")
     a = ap.parse_args()
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
     msgs = make_messages(a.events, a.batch)
@@ -124,7 +130,7 @@ def main():
     for _ in range(max(1, a.repeat)):
         with tempfile.TemporaryDirectory() as tmp:
             null_rate = run_sink(bin_dir, msgs, a.events)
-            kpid_rate = run_kpid(bin_dir, msgs, a.events, tmp)
+            kpid_rate = run_kpid(bin_dir, msgs, a.events, tmp, a.without_qualification)
         runs.append({"null_subscriber_events_per_s": round(null_rate), "kpid_events_per_s": round(kpid_rate),
                      "ratio": round(kpid_rate / null_rate, 3)})
     print(json.dumps({"events": a.events, "batch": a.batch, "repeat": len(runs),
