@@ -152,8 +152,10 @@ public final class DerivedStage {
 
         for r in batch.rows { absorb(r) }
         for d in derived.indices {
+            // `share`: a window's total, summed once per derived metric and window, not per label set.
+            var totals: [WindowKey: Double] = [:]
             for t in touched[d] {
-                let row = evaluate(d, t, watermark: batch.watermark)
+                let row = evaluate(d, t, watermark: batch.watermark, totals: &totals)
                 batch.rows.append(row)
                 absorb(row)
             }
@@ -175,7 +177,7 @@ public final class DerivedStage {
         return (d.absentIsZero[i] ? 0 : nil, 0)
     }
 
-    private func evaluate(_ di: Int, _ t: Touch, watermark: EpochMillis) -> AggregateRow {
+    private func evaluate(_ di: Int, _ t: Touch, watermark: EpochMillis, totals: inout [WindowKey: Double]) -> AggregateRow {
         let d = derived[di]
         var row = AggregateRow(metric: d.definition.name, period: t.period, windowStart: t.start, windowEnd: t.end,
                                labels: t.labels, value: nil, samples: 0, isFinal: t.end <= watermark)
@@ -200,11 +202,7 @@ public final class DerivedStage {
             row.value = v
         case .share(let name):
             let cur = entry(name, t)
-            let labels = windowLabels[WindowKey(metric: name, period: t.period, start: t.start)]?.labels ?? []
-            var total = 0.0
-            for l in labels {
-                if let v = entry(name, Touch(period: t.period, start: t.start, end: t.end, labels: l))?.value { total += v }
-            }
+            let total = shareTotal(name, t, &totals)
             row.samples = cur?.samples ?? 0
             row.numerator = cur?.value
             row.denominator = total
@@ -236,6 +234,19 @@ public final class DerivedStage {
             }
         }
         return row
+    }
+
+    /// The sum of `metric`'s values over every label set of the window of `t`, computed once per
+    /// window and kept in `totals` (the operand's rows do not change while a metric is evaluated).
+    private func shareTotal(_ metric: String, _ t: Touch, _ totals: inout [WindowKey: Double]) -> Double {
+        let wk = WindowKey(metric: metric, period: t.period, start: t.start)
+        if let known = totals[wk] { return known }
+        var total = 0.0
+        for l in windowLabels[wk]?.labels ?? [] {
+            if let v = entry(metric, Touch(period: t.period, start: t.start, end: t.end, labels: l))?.value { total += v }
+        }
+        totals[wk] = total
+        return total
     }
 
     private func failed(_ row: AggregateRow, _ reason: DerivedReason) -> AggregateRow {
