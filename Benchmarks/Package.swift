@@ -86,6 +86,7 @@ let package = Package(
         .executableTarget(
             name: "Alerts",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KPIPipeline", package: "kpid"),
                 .product(name: "KPIConfig", package: "kpid"),
@@ -97,6 +98,7 @@ let package = Package(
         .executableTarget(
             name: "Derived",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "KPIPipeline", package: "kpid"),
                 .product(name: "KPIConfig", package: "kpid"),

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import KPIConfig
 import KPICore
@@ -29,20 +30,13 @@ let eventsPerMessage = 100
 let base: Int64 = 1_763_856_000_000
 
 func payloads() -> [[UInt8]] {
-    var out: [[UInt8]] = []
-    var lines: [String] = []
     var rng: UInt64 = 7
-    for i in 0..<eventsPerRun {
+    return Workload.ndjson(events: eventsPerRun, perMessage: eventsPerMessage) { i in
         rng = rng &* 6364136223846793005 &+ 1442695040888963407
         let tenant = Int(rng >> 33) % tenants
         // ~30 s of event time per run, within one minute window mostly.
-        lines.append(#"{"type":"req","ts":\#(base + Int64(i) / 8),"tenant":"t\#(tenant)","status":500}"#)
-        if lines.count == eventsPerMessage {
-            out.append(Array(lines.joined(separator: "\n").utf8))
-            lines.removeAll()
-        }
+        return #"{"type":"req","ts":\#(base + Int64(i) / 8),"tenant":"t\#(tenant)","status":500}"#
     }
-    return out
 }
 
 let configText = """

@@ -11,25 +11,13 @@ public enum Workload {
     /// NDJSON lines per payload (message).
     public static let eventsPerMessage = 100
 
-    /// `events` seeded events as NDJSON payloads of `perMessage` lines each.
-    public static func payloads(events: Int = eventsPerRun, perMessage: Int = eventsPerMessage) -> [[UInt8]] {
-        var rng = SplitMix64(seed: 42)
-        func next() -> UInt64 { rng.next() }
-        let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite", "technoworld"]
-        let routes = ["/api/search", "/api/listing/:id", "/api/build", "/api/retailers", "/health"]
-        let base: Int64 = 1_763_856_000_000 // 2025-11-23T00:00:00Z
+    /// NDJSON payloads of `perMessage` lines each (the last may be shorter): `line(i)` for each
+    /// `i` in `0..<events`, in order.
+    public static func ndjson(events: Int, perMessage: Int = eventsPerMessage, line: (Int) -> String) -> [[UInt8]] {
         var payloads: [[UInt8]] = []
         var lines: [String] = []
         for i in 0..<events {
-            let ts = base + Int64(i) * 20 // 100k events over ~33 minutes
-            if next() % 2 == 0 {
-                let r = retailers[Int(next() % UInt64(retailers.count))]
-                lines.append(#"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#)
-            } else {
-                let route = routes[Int(next() % UInt64(routes.count))]
-                let status = next() % 100 < 2 ? 503 : 200
-                lines.append(#"{"type":"http.request","ts":\#(ts),"route":"\#(route)","status":\#(status),"tenant":"t\#(next() % 20)","duration_ms":\#(Double(next() % 90_000) / 100),"method":"GET","host":"api-\#(next() % 8).internal","bytes_out":\#(next() % 100_000),"trace_id":"\#(String(next(), radix: 16))"}"#)
-            }
+            lines.append(line(i))
             if lines.count == perMessage {
                 payloads.append(Array(lines.joined(separator: "\n").utf8))
                 lines.removeAll()
@@ -37,6 +25,26 @@ public enum Workload {
         }
         if !lines.isEmpty { payloads.append(Array(lines.joined(separator: "\n").utf8)) }
         return payloads
+    }
+
+    /// `events` seeded events as NDJSON payloads of `perMessage` lines each.
+    public static func payloads(events: Int = eventsPerRun, perMessage: Int = eventsPerMessage) -> [[UInt8]] {
+        var rng = SplitMix64(seed: 42)
+        func next() -> UInt64 { rng.next() }
+        let retailers = ["pcandparts", "ayoub", "mojitech", "441store", "starlite", "technoworld"]
+        let routes = ["/api/search", "/api/listing/:id", "/api/build", "/api/retailers", "/health"]
+        let base: Int64 = 1_763_856_000_000 // 2025-11-23T00:00:00Z
+        return ndjson(events: events, perMessage: perMessage) { i in
+            let ts = base + Int64(i) * 20 // 100k events over ~33 minutes
+            if next() % 2 == 0 {
+                let r = retailers[Int(next() % UInt64(retailers.count))]
+                return #"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#
+            } else {
+                let route = routes[Int(next() % UInt64(routes.count))]
+                let status = next() % 100 < 2 ? 503 : 200
+                return #"{"type":"http.request","ts":\#(ts),"route":"\#(route)","status":\#(status),"tenant":"t\#(next() % 20)","duration_ms":\#(Double(next() % 90_000) / 100),"method":"GET","host":"api-\#(next() % 8).internal","bytes_out":\#(next() % 100_000),"trace_id":"\#(String(next(), radix: 16))"}"#
+            }
+        }
     }
 
     /// `events` seeded events in the mix `conf/examples/961tech.toml` reads (outbound clicks,
@@ -48,29 +56,21 @@ public enum Workload {
         let categories = ["gpu", "cpu", "ram", "ssd", "psu", "case"]
         let states = ["listed", "listed", "call_for_price", "out"]
         let base: Int64 = 1_763_856_000_000
-        var payloads: [[UInt8]] = []
-        var lines: [String] = []
-        for i in 0..<events {
+        return ndjson(events: events, perMessage: perMessage) { i in
             let ts = base + Int64(i) * 20
             let r = retailers[Int(next() % UInt64(retailers.count))]
             switch next() % 10 {
             case 0..<3:
-                lines.append(#"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#)
+                return #"{"type":"click","ts":\#(ts),"retailer":"\#(r)","visitor":"v\#(next() % 50_000)","listing":"\#(r)-\#(next() % 5000)","referrer":"https://961tech.example/search?q=rtx+4070","url":"https://\#(r).example/p/\#(next() % 5000)","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"}"#
             case 3:
-                lines.append(#"{"type":"build.slot_selected","ts":\#(ts),"session":"s\#(next() % 20_000)","slot":"\#(categories[Int(next() % 6)])","visitor":"v\#(next() % 50_000)","page":"/builder"}"#)
+                return #"{"type":"build.slot_selected","ts":\#(ts),"session":"s\#(next() % 20_000)","slot":"\#(categories[Int(next() % 6)])","visitor":"v\#(next() % 50_000)","page":"/builder"}"#
             case 4..<8:
                 let matched = next() % 10 < 8 ? #""p\#(next() % 90_000)""# : "null"
-                lines.append(#"{"type":"listing.scraped","ts":\#(ts),"retailer":"\#(r)","listing":"\#(r)-\#(next() % 5000)","category":"\#(categories[Int(next() % 6)])","product_id":\#(matched),"match_confidence":0.\#(next() % 1000),"stock_state":"\#(states[Int(next() % 4)])","price_usd":\#(next() % 3000)}"#)
+                return #"{"type":"listing.scraped","ts":\#(ts),"retailer":"\#(r)","listing":"\#(r)-\#(next() % 5000)","category":"\#(categories[Int(next() % 6)])","product_id":\#(matched),"match_confidence":0.\#(next() % 1000),"stock_state":"\#(states[Int(next() % 4)])","price_usd":\#(next() % 3000)}"#
             default:
-                lines.append(#"{"type":"scrape.job","ts":\#(ts),"retailer":"\#(r)","status":"\#(next() % 20 == 0 ? "failed" : "ok")","duration_ms":\#(Double(next() % 900_000) / 100),"pages":\#(next() % 40),"worker":"w\#(next() % 8)"}"#)
-            }
-            if lines.count == perMessage {
-                payloads.append(Array(lines.joined(separator: "\n").utf8))
-                lines.removeAll()
+                return #"{"type":"scrape.job","ts":\#(ts),"retailer":"\#(r)","status":"\#(next() % 20 == 0 ? "failed" : "ok")","duration_ms":\#(Double(next() % 900_000) / 100),"pages":\#(next() % 40),"worker":"w\#(next() % 8)"}"#
             }
         }
-        if !lines.isEmpty { payloads.append(Array(lines.joined(separator: "\n").utf8)) }
-        return payloads
     }
 
     /// The shipped `conf/kpid.toml`, loaded from the repository this file belongs to.
