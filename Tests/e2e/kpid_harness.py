@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import zmq
 
 REPO = Path(__file__).resolve().parents[2]
 KPID_BIN = os.environ.get("KPID_BIN", str(REPO / ".build" / "debug" / "kpid"))
@@ -216,3 +217,20 @@ class Kpid:
 
 def run_kpictl(kpictl_bin: str, *args: str, input_bytes: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([kpictl_bin, *args], input=input_bytes, capture_output=True, timeout=timeout)
+
+
+def push_ndjson(kpid: "Kpid", endpoint: str, events: list[dict], batch: int = 100, timeout: float = 60) -> None:
+    """PUSHes `events` in order to `endpoint` as NDJSON messages of `batch` lines (pyzmq, a client
+    we did not write) and waits until kpid has counted every one of them as received."""
+    ctx = zmq.Context()
+    try:
+        s = ctx.socket(zmq.PUSH)
+        s.setsockopt(zmq.LINGER, 10_000)
+        s.connect(endpoint)
+        for i in range(0, len(events), batch):
+            s.send(b"\n".join(json.dumps(e).encode() for e in events[i:i + batch]))
+        kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=timeout,
+                        what="all events")
+        s.close()
+    finally:
+        ctx.term()

@@ -11,9 +11,8 @@ import math
 import random
 from collections import defaultdict
 
-import zmq
-
 from example_config import example_config
+from kpid_harness import push_ndjson
 from kpid_replica import HOUR_MS, MINUTE_MS, canonical_labels, parse_rfc3339, rfc3339_utc, window
 
 ZONE = "Asia/Beirut"
@@ -67,17 +66,7 @@ def test_961tech_example_matches_an_independent_computation(kpid_factory):
     events = generate(5)
     text, endpoints = example_config("961tech", keep_lateness=True)
     kpid = kpid_factory(text)
-    ctx = zmq.Context()
-    try:
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 10_000)
-        s.connect(endpoints["scrapers"])
-        for i in range(0, len(events), 100):
-            s.send(b"\n".join(json.dumps(e).encode() for e in events[i:i + 100]))
-        kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=60, what="all events")
-        s.close()
-    finally:
-        ctx.term()
+    push_ndjson(kpid, endpoints["scrapers"], events)
     kpid.stop()
     rows = {(r["metric"], r["period"], r["window_start"], r["labels"]): r for r in kpid._query("SELECT * FROM aggregates")}
     watermark = max(e["ts"] for e in events) - 5 * MINUTE_MS

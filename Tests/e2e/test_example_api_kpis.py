@@ -4,14 +4,12 @@ metrics must equal an independent computation here (counts and ratios exactly, q
 the documented 1% relative error of the exact value at rank ceil(q·n))."""
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import defaultdict
 
-import zmq
-
 from example_config import example_config
+from kpid_harness import push_ndjson
 from kpid_replica import HOUR_MS, MINUTE_MS, canonical_labels, parse_rfc3339, rfc3339_utc, window
 
 BASE = parse_rfc3339("2026-11-16T21:30:00Z")  # the stream crosses a UTC midnight
@@ -56,17 +54,7 @@ def test_api_kpis_example_matches_an_independent_computation(kpid_factory):
     events = generate(11, 12_000)
     text, endpoints = example_config("api-kpis")
     kpid = kpid_factory(text)
-    ctx = zmq.Context()
-    try:
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 10_000)
-        s.connect(endpoints["api"])
-        for i in range(0, len(events), 100):
-            s.send(b"\n".join(json.dumps(e).encode() for e in events[i:i + 100]))
-        kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=60, what="all events")
-        s.close()
-    finally:
-        ctx.term()
+    push_ndjson(kpid, endpoints["api"], events)
     kpid.stop()
     rows = kpid.aggregate_rows()
     extra = {(r["metric"], r["period"], r["window_start"], r["labels"]): r

@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import duckdb
 import zmq
 
-from kpid_harness import REPO, run_kpictl
+from example_config import example_config
+from kpid_harness import push_ndjson, run_kpictl
 
 ZONE = "America/New_York"
 LATENESS_MS = 10 * 60_000  # [kpid] allowed_lateness of the example
@@ -192,29 +192,11 @@ def close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def example_config(port: int) -> str:
-    text = (REPO / "conf" / "examples" / "salon.toml").read_text(encoding="utf-8")
-    text, n = re.subn(r'bind = \["tcp://127\.0\.0\.1:\d+"\]', f'bind = ["tcp://127.0.0.1:{port}"]', text)
-    assert n == 1, "the example binds one endpoint"
-    return text + '\n[status]\nlisten = "127.0.0.1:0"\n'
-
-
-def test_salon_example_matches_duckdb(kpid_factory, kpictl_bin, free_ports):
+def test_salon_example_matches_duckdb(kpid_factory, kpictl_bin):
     events = generate(20261101)
-    port, = free_ports(1)
-    kpid = kpid_factory(example_config(port))
-    ctx = zmq.Context()
-    try:
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 10_000)
-        s.connect(f"tcp://127.0.0.1:{port}")
-        ordered = send_order(events, 7)
-        for i in range(0, len(ordered), 100):
-            s.send(b"\n".join(json.dumps(e).encode() for e in ordered[i:i + 100]))
-        kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=60, what="all events")
-        s.close()
-    finally:
-        ctx.term()
+    text, endpoints = example_config("salon", keep_lateness=True)
+    kpid = kpid_factory(text)
+    push_ndjson(kpid, endpoints["salon"], send_order(events, 7))
     kpid.stop()
     assert kpid.counter_sum("rejects") == 0, kpid.counters()
 
