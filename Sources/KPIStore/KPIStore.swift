@@ -70,6 +70,12 @@ public final class KPIStore: Sendable {
             self.qualified = qualified
             self.qualifiedCutoffs = qualifiedCutoffs
         }
+
+        /// True when writing the flush would change nothing in the database.
+        public var isEmpty: Bool {
+            batch.rows.isEmpty && counters.isEmpty && rejects.isEmpty && qualified.isEmpty && qualifiedCutoffs.isEmpty
+                && alerts == nil
+        }
     }
 
     /// Writes one flush in a single transaction: upserts every aggregate row (a final row is never

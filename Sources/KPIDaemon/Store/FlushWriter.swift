@@ -38,8 +38,7 @@ public final class FlushWriter: @unchecked Sendable {
                                 qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
         // With alert rules every flush is evaluated, empty or not: time passes for `for`,
         // `keep_firing_for`, `absent_for` and the group timers.
-        if f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualified.isEmpty && f.qualifiedCutoffs.isEmpty
-            && alerts == nil {
+        if f.isEmpty && alerts == nil {
             // Nothing new, but a flush that failed earlier is retried now rather than with the next data.
             queue.async {
                 guard !self.failed.isEmpty else { return }
@@ -67,8 +66,7 @@ public final class FlushWriter: @unchecked Sendable {
         f.alerts = alerts?.step(f.batch, now: f.now)
         retryFailed()
         // An empty flush that alerting had nothing to add to writes nothing.
-        if f.alerts == nil && f.batch.rows.isEmpty && f.counters.isEmpty && f.rejects.isEmpty && f.qualified.isEmpty
-            && f.qualifiedCutoffs.isEmpty { return }
+        if f.isEmpty { return }
         guard failed.isEmpty else {
             failed.append(f)
             return
