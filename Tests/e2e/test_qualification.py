@@ -15,9 +15,7 @@ import time
 from collections import defaultdict
 from urllib.parse import urlsplit
 
-import zmq
-
-from kpid_harness import REPO, toml_config
+from kpid_harness import REPO, push_ndjson, toml_config
 from kpid_replica import DAY_MS, HOUR_MS, MINUTE_MS, canonical_labels, rfc3339_utc, window
 
 ZONE = "Asia/Beirut"
@@ -153,18 +151,7 @@ def test_qualified_clicks_match_an_independent_computation(kpid_factory, free_po
         ],
     )
     kpid = kpid_factory(config)
-    ctx = zmq.Context()
-    try:
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 10_000)
-        s.connect(f"tcp://127.0.0.1:{port}")
-        # NDJSON batches of 50, in order.
-        for i in range(0, len(events), 50):
-            s.send(b"\n".join(json.dumps(e).encode() for e in events[i:i + 50]))
-        kpid.wait_until(lambda: kpid.counter_sum("events_received") >= len(events), timeout=60, what="all events")
-        s.close()
-    finally:
-        ctx.term()
+    push_ndjson(kpid, f"tcp://127.0.0.1:{port}", events, batch=50)  # NDJSON batches of 50, in order
     kpid.stop()
 
     wqoc, qualified, dropped, examined, missing = expected(events)
