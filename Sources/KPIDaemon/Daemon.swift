@@ -41,6 +41,9 @@ public final class Daemon: Sendable {
         store = try KPIStore(path: path)
         // Derived change/delta read the window before: seed it from the final rows already stored.
         pipeline.derived.seed(try store.latestFinalRows(metrics: pipeline.derived.seedMetrics))
+        // The state of the last committed flush: open windows, distinct sets, sketches, panes,
+        // label sets, dedupe keys, sequence numbers and the watermark.
+        try StateRestore.restore(pipeline, from: store, logger: logger)
         context = try ZmqContext()
         // The ZAP handler must answer before a CURVE socket binds: without one, libzmq admits anyone.
         let curve = config.sources.filter { $0.curve != nil }

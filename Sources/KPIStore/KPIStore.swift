@@ -61,6 +61,9 @@ public final class KPIStore: Sendable {
         public var qualifiedCutoffs: [String: EpochMillis]
         /// Alert state, history, notification log and outbox rows produced by this flush.
         public var alerts: AlertWrite?
+        /// What changed in the in-memory state (see `KPIStore+State.swift`), written in the same
+        /// transaction so that the stored state always matches the stored rows.
+        public var state: StateCheckpoint?
         public init(batch: FlushBatch, counters: [CounterDelta] = [], rejects: [RejectSample] = [], now: EpochMillis,
                     qualified: [QualifiedEvent] = [], qualifiedCutoffs: [String: EpochMillis] = [:]) {
             self.batch = batch
@@ -74,7 +77,7 @@ public final class KPIStore: Sendable {
         /// True when writing the flush would change nothing in the database.
         public var isEmpty: Bool {
             batch.rows.isEmpty && counters.isEmpty && rejects.isEmpty && qualified.isEmpty && qualifiedCutoffs.isEmpty
-                && alerts == nil
+                && alerts == nil && (state?.isEmpty ?? true)
         }
     }
 
@@ -133,6 +136,7 @@ public final class KPIStore: Sendable {
                 try db.execute(sql: "DELETE FROM qualified_events WHERE pipeline = ? AND ts_ms < ?", arguments: [pipeline, cutoff])
             }
             if let alerts = flush.alerts { try Self.write(alerts, db: db, now: flush.now) }
+            if let state = flush.state { try Self.write(state, db: db) }
         }
     }
 

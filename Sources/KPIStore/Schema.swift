@@ -142,6 +142,59 @@ enum Schema {
                 ALTER TABLE aggregates ADD COLUMN denominator REAL;
                 """)
         }
+        // The checkpointed in-memory state (see KPIStore+State.swift), written in each flush's
+        // transaction: what a restart loads to resume exactly where the last flush left off.
+        m.registerMigration("v7-state") { db in
+            try db.execute(sql: """
+                CREATE TABLE state_meta (
+                    key   TEXT PRIMARY KEY,
+                    value INTEGER NOT NULL
+                );
+                CREATE TABLE state_metrics (
+                    metric             TEXT PRIMARY KEY,
+                    fingerprint        TEXT NOT NULL,
+                    rolling_last_final INTEGER
+                );
+                CREATE TABLE state_labels (
+                    id     INTEGER PRIMARY KEY,
+                    metric TEXT NOT NULL,
+                    labels TEXT NOT NULL,
+                    UNIQUE (metric, labels)
+                );
+                CREATE TABLE state_cells (
+                    serial        INTEGER PRIMARY KEY,
+                    metric        TEXT NOT NULL,
+                    lane          INTEGER NOT NULL,
+                    window_start  INTEGER NOT NULL,
+                    window_end    INTEGER NOT NULL,
+                    labels        TEXT NOT NULL,
+                    samples       INTEGER NOT NULL,
+                    sum           REAL NOT NULL,
+                    min           REAL,
+                    max           REAL,
+                    distinct_mode INTEGER NOT NULL,
+                    estimate      BLOB,
+                    sketch        BLOB
+                );
+                CREATE INDEX state_cells_by_metric ON state_cells (metric);
+                CREATE TABLE state_distinct (
+                    serial INTEGER NOT NULL,
+                    hash   INTEGER NOT NULL,
+                    PRIMARY KEY (serial, hash)
+                ) WITHOUT ROWID;
+                CREATE TABLE state_dedupe (
+                    pipeline     TEXT NOT NULL,
+                    key          INTEGER NOT NULL,
+                    last_counted INTEGER NOT NULL,
+                    PRIMARY KEY (pipeline, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX state_dedupe_by_time ON state_dedupe (pipeline, last_counted);
+                CREATE TABLE state_sequences (
+                    src  TEXT PRIMARY KEY,
+                    last INTEGER NOT NULL
+                );
+                """)
+        }
         return m
     }
 }

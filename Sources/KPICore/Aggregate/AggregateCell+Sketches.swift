@@ -2,14 +2,20 @@
 extension AggregateCell {
     /// Counts one distinct hash: in the exact set while it holds at most its limit, then in the
     /// ``HyperLogLog`` the exact hashes were folded into. No allocation except when the exact set
-    /// grows, and once (12 KiB) at the switch.
-    @inline(__always)
-    mutating func insertDistinct(_ h: UInt64) {
+    /// grows, and once (12 KiB) at the switch. True when `h` is a new element of the exact set
+    /// (which a checkpoint must then write); false for a known one, or once estimated.
+    @inline(__always) @discardableResult
+    mutating func insertDistinct(_ h: UInt64) -> Bool {
         if let hll {
             hll.insert(h)
-            return
+            return false
         }
-        if distinct!.insert(h), distinct!.isOverLimit { switchToEstimate() }
+        guard distinct!.insert(h) else { return false }
+        if distinct!.isOverLimit {
+            switchToEstimate()
+            return false
+        }
+        return true
     }
 
     /// Replaces the exact set by a HyperLogLog holding the same hashes.

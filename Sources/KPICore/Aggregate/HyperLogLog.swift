@@ -25,9 +25,9 @@ struct HyperLogLog {
     /// Rank bits: `q` in Ertl's paper.
     static let q = 64 - precision
 
-    private let bytes: UnsafeMutablePointer<UInt8>
+    let bytes: UnsafeMutablePointer<UInt8>
     /// `histogram[v]`: registers holding `v`, for v in 0 ... q + 1.
-    private let histogram: UnsafeMutablePointer<UInt32>
+    let histogram: UnsafeMutablePointer<UInt32>
     private static let histogramOffset = registerBytes + 8
 
     /// An empty sketch (allocates ``memoryBytes``, zeroed).

@@ -49,7 +49,7 @@ struct QuantileSketch {
         var max: Double = -.infinity
     }
 
-    private let store: UnsafeMutablePointer<Store>
+    let store: UnsafeMutablePointer<Store>
 
     /// An empty sketch; allocates the 72-byte header (the buckets come with the first positive value).
     init() {

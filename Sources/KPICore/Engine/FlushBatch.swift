@@ -49,6 +49,9 @@ public struct FlushBatch: Sendable {
     /// Windows in which a metric counted its first event under the overflow label set since the
     /// last batch (one notice per metric and window, for a warning in the log).
     public var labelOverflows: [LabelOverflowNotice] = []
+    /// What changed in the engine's state since the previous batch, when the engine is
+    /// ``WindowEngine/checkpointing``.
+    public var checkpoint: EngineCheckpoint?
     public init(watermark: EpochMillis) { self.watermark = watermark }
 }
 

@@ -40,6 +40,9 @@ final class GroupTable {
     private var memoHash: UInt64 = 0
     /// The group `{"__overflow__":"true"}` once created (see ``overflowGroup``), or -1.
     private var overflow: Int32 = -1
+    /// Groups restored from a checkpoint (``restoreGroup(json:)``) that no event has looked up
+    /// since: they have a group number but no index entry.
+    private var unindexed: Set<Int32> = []
 
     init(slots: [Int], names: [String]) {
         self.slots = slots
@@ -152,6 +155,7 @@ final class GroupTable {
             json.append(text)
             groupByJSON[text] = g
         }
+        if !unindexed.isEmpty { unindexed.remove(g) }
         let entry = Int32(entryGroup.count)
         for v in vals {
             switch v {
@@ -165,6 +169,32 @@ final class GroupTable {
         }
         entryGroup.append(g)
         index.insert(h, entry)
+        return g
+    }
+
+    // MARK: - Checkpoints
+
+    /// The group of the canonical label JSON `json`, added when new, for restoring a checkpoint.
+    /// The label JSON does not keep the kinds of the values (the number 200 and the string "200"
+    /// are one group), so a restored group gets its index entries when events of it arrive
+    /// (``insertGroup(for:event:)`` finds it by its JSON); until then it is listed as unindexed.
+    func restoreGroup(json text: String) -> Int32 {
+        if text == Self.overflowJSON { return overflowGroup }
+        if slots.isEmpty { return 0 }
+        if let existing = groupByJSON[text] { return existing }
+        let g = Int32(json.count)
+        json.append(text)
+        groupByJSON[text] = g
+        if !slots.isEmpty { unindexed.insert(g) }
+        return g
+    }
+
+    /// The restored, still unindexed group whose label JSON is that of the event's fields, or nil.
+    /// Free while no restored group is unindexed; otherwise builds the label JSON (allocates).
+    func restoredGroup(for fields: UnsafeBufferPointer<FieldValue>) -> Int32? {
+        guard !unindexed.isEmpty else { return nil }
+        let text = CanonicalLabels.json(names: names, values: slots.map { LabelValue(fields[$0]) })
+        guard let g = groupByJSON[text], unindexed.contains(g) else { return nil }
         return g
     }
 }

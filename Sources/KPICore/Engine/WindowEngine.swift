@@ -36,9 +36,9 @@ public final class WindowEngine: @unchecked Sendable {
     // checks. Whatever adds types or metrics must do so before they are derived (or derive them
     // again): `ingest` reads only these.
     /// Per metric index.
-    private let plans: ContiguousArray<MetricPlan>
+    let plans: ContiguousArray<MetricPlan>
     /// The window lanes of metric `mi` are `lanes[plans[mi].firstLane ..< plans[mi].endLane]`.
-    private let lanes: ContiguousArray<WindowLane>
+    let lanes: ContiguousArray<WindowLane>
     /// `metricsByType`, packed.
     private let typeMetrics: PackedLists<Int>
     /// `typeBytes`, packed for the byte-level `typeID`.
@@ -56,12 +56,12 @@ public final class WindowEngine: @unchecked Sendable {
                 ^ (UInt64(UInt32(bitPattern: metric)) << 40 | UInt64(UInt32(bitPattern: period)) << 32 | UInt64(UInt32(bitPattern: group))))
         }
     }
-    private struct WindowKey: Hashable {
+    struct WindowKey: Hashable {
         var start: Int64
         var metric: Int32
         var period: Int32
     }
-    private struct OpenWindow {
+    struct OpenWindow {
         var end: Int64
         var cells: [Int32]
     }
@@ -70,16 +70,16 @@ public final class WindowEngine: @unchecked Sendable {
     let cellIndex = HashIndex(capacity: 1024)
     var cells: ContiguousArray<AggregateCell> = []
     var cellKeys: ContiguousArray<CellKey> = []
-    private var cellEnds: ContiguousArray<Int64> = []
+    var cellEnds: ContiguousArray<Int64> = []
     var freeCells: [Int32] = []
-    private var dirty: [Int32] = []
+    var dirty: [Int32] = []
     /// The panes of each rolling metric, and per metric index its entry there or -1.
     var rollingPanes: [RollingPanes] = []
-    private var rollingIndex: [Int] = []
-    private var openWindows: [WindowKey: OpenWindow] = [:]
+    var rollingIndex: [Int] = []
+    var openWindows: [WindowKey: OpenWindow] = [:]
 
     /// Largest event time seen, or `Int64.min` before the first event.
-    public private(set) var maxEventTime: EpochMillis = .min
+    public internal(set) var maxEventTime: EpochMillis = .min
     /// Late events per metric index (see ``metricNames``).
     public private(set) var lateEvents: [Int64]
     /// Events refused by one metric, per metric index and reason.
@@ -90,11 +90,30 @@ public final class WindowEngine: @unchecked Sendable {
     /// reached its `max_label_sets`.
     public private(set) var labelOverflows: [Int64]
     /// Windows that received their first overflowed event since the last flush.
-    private var overflowNotices: [LabelOverflowNotice] = []
+    var overflowNotices: [LabelOverflowNotice] = []
     /// Per metric index, the overflow group of its label table once it overflowed, else -1.
-    private var overflowGroups: [Int32]
+    var overflowGroups: [Int32]
     /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
     private var eventNumber: UInt64 = 0
+
+    // Checkpointing (see `WindowEngine+Checkpoint.swift`).
+    /// When true, each ``flush()`` also returns what changed in the state
+    /// (``FlushBatch/checkpoint``). Off by default: the engine then keeps no change log.
+    public var checkpointing = false
+    /// Per cell index, the cell's serial (see ``CellCheckpoint/serial``).
+    var cellSerials: ContiguousArray<Int64> = []
+    var nextSerial: Int64 = 1
+    /// New exact distinct elements since the last checkpoint: cell index and hash.
+    var pendingDistinctCells: ContiguousArray<Int32> = []
+    var pendingDistinctHashes: ContiguousArray<UInt64> = []
+    /// Serials of the cells freed since the last checkpoint.
+    var removedSerials: [Int64] = []
+    /// Label sets admitted since the last checkpoint: metric index and group.
+    var pendingLabelSets: [(metric: Int32, group: Int32)] = []
+    /// Whether the metric fingerprints went into a checkpoint since start (or restore).
+    var fingerprintsWritten = false
+    /// ``maxEventTime`` as of the last checkpoint.
+    var checkpointedMaxEventTime: EpochMillis = .min
 
     /// Builds the engine for a validated config.
     ///
@@ -314,10 +333,11 @@ public final class WindowEngine: @unchecked Sendable {
                 var found = cellIndex.find(h) { cellKeys[Int($0)] == key }
                 if found < 0 { found = newCell(key, hash: h, end: w.end, emptyCell(plan)) }
                 let ci = Int(found)
+                var newElement = false
                 let newlyDirty = cells.withUnsafeMutableBufferPointer { cells in
                     if plan.isDistinct {
                         cells[ci].samples &+= 1
-                        cells[ci].insertDistinct(distinctHash)
+                        newElement = cells[ci].insertDistinct(distinctHash)
                     } else if plan.isQuantile {
                         cells[ci].add(quantileValue: number)
                     } else if vs >= 0 {
@@ -330,6 +350,10 @@ public final class WindowEngine: @unchecked Sendable {
                     return true
                 }
                 if newlyDirty { dirty.append(Int32(ci)) }
+                if newElement && checkpointing {
+                    pendingDistinctCells.append(Int32(ci))
+                    pendingDistinctHashes.append(distinctHash)
+                }
                 out.updates += 1
             }
         }
@@ -347,10 +371,21 @@ public final class WindowEngine: @unchecked Sendable {
         let result: (Int32, Bool) = plan.budget._withUnsafeGuaranteedRef { budget -> (Int32, Bool) in
             plan.groups._withUnsafeGuaranteedRef { table -> (Int32, Bool) in
                 if known >= 0 && budget.contains(known) { return (known, false) }
-                if budget.isFull { return (table.overflowGroup, true) }
+                if budget.isFull {
+                    // A label set admitted before a restore has no index entry yet (see
+                    // ``GroupTable/restoreGroup(json:)``): find it by its JSON.
+                    if known < 0, let g = table.restoredGroup(for: slots), budget.contains(g) {
+                        _ = table.insertGroup(for: slots, event: event)
+                        return (g, false)
+                    }
+                    return (table.overflowGroup, true)
+                }
                 // A new entry may still be a known group (the number 200 and the string "200").
                 let g = known >= 0 ? known : table.insertGroup(for: slots, event: event)
-                if !budget.contains(g) { _ = budget.admit(g) }
+                if !budget.contains(g) {
+                    _ = budget.admit(g)
+                    if checkpointing { pendingLabelSets.append((Int32(mi), g)) }
+                }
                 return (g, false)
             }
         }
@@ -382,18 +417,24 @@ public final class WindowEngine: @unchecked Sendable {
         }
     }
 
-    private func newCell(_ key: CellKey, hash: UInt64, end: Int64, _ cell: AggregateCell) -> Int32 {
+    /// Adds a cell to the table and its window (or rolling panes); `serial` is a restored cell's
+    /// serial, nil for a new one.
+    func newCell(_ key: CellKey, hash: UInt64, end: Int64, _ cell: AggregateCell, serial: Int64? = nil) -> Int32 {
         let ci: Int32
+        let s = serial ?? nextSerial
+        if s >= nextSerial { nextSerial = s &+ 1 }
         if let free = freeCells.popLast() {
             ci = free
             cells[Int(ci)] = cell
             cellKeys[Int(ci)] = key
             cellEnds[Int(ci)] = end
+            cellSerials[Int(ci)] = s
         } else {
             ci = Int32(cells.count)
             cells.append(cell)
             cellKeys.append(key)
             cellEnds.append(end)
+            cellSerials.append(s)
         }
         cellIndex.insert(hash, ci)
         if overflowGroups[Int(key.metric)] >= 0 { noteOverflow(key, end: end) }
@@ -411,6 +452,8 @@ public final class WindowEngine: @unchecked Sendable {
     public func flush() -> FlushBatch {
         let wm = watermark
         var batch = FlushBatch(watermark: wm)
+        // The state changes are taken before any cell is freed (see `WindowEngine+Checkpoint.swift`).
+        var checkpoint = checkpointing ? beginCheckpoint() : nil
         // Final windows first, so that their cells are emitted once, as final.
         var finished: [WindowKey] = []
         for (wk, w) in openWindows where w.end <= wm { finished.append(wk) }
@@ -434,6 +477,8 @@ public final class WindowEngine: @unchecked Sendable {
         }
         dirty.removeAll(keepingCapacity: true)
         flushRolling(into: &batch)
+        if checkpoint != nil { finishCheckpoint(&checkpoint!) }
+        batch.checkpoint = checkpoint
         batch.labelOverflows = overflowNotices
         overflowNotices.removeAll()
         return batch
@@ -441,6 +486,7 @@ public final class WindowEngine: @unchecked Sendable {
 
     /// Drops cell `ci`: out of the index, storage released, slot reused by the next new cell.
     func freeCell(_ ci: Int32) {
+        if checkpointing { removedSerials.append(cellSerials[Int(ci)]) }
         cellIndex.remove(cellKeys[Int(ci)].hash, ci)
         cells[Int(ci)].release()
         cells[Int(ci)] = AggregateCell(distinct: false)

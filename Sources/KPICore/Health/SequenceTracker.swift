@@ -24,6 +24,8 @@ public struct SequenceTracker: Sendable {
         public var duplicates: Int64 = 0
         public var resets: Int64 = 0
         var reported = (gaps: Int64(0), duplicates: Int64(0), resets: Int64(0))
+        /// `last` as of the previous checkpoint.
+        var checkpointed: Int64?
     }
 
     /// The event fields read: `src` (a string naming the publisher) and `seq` (its counter).
@@ -107,5 +109,33 @@ public struct SequenceTracker: Sendable {
         if invalid != reported.invalid { out.append(CounterDelta(name: "seq_invalid", labels: "{}", delta: invalid - reported.invalid)) }
         reported = (untracked, invalid)
         return out
+    }
+
+    // MARK: - Checkpoints
+
+    /// The publishers whose last sequence number changed since the previous call.
+    public mutating func checkpointChanges() -> [(src: String, last: Int64)] {
+        var out: [(src: String, last: Int64)] = []
+        for i in sources.indices where sources[i].checkpointed != sources[i].last {
+            out.append((sources[i].name, sources[i].last))
+            sources[i].checkpointed = sources[i].last
+        }
+        return out
+    }
+
+    /// Remembers publisher `src` at sequence number `last`, as a checkpoint stored it, so that the
+    /// next event of `src` is judged against it (a gap, a duplicate or a reset) as if kpid had
+    /// not restarted. For a new tracker; a known `src` is left alone.
+    public mutating func restore(src: String, last: Int64) {
+        var h = Array(src.utf8).withUnsafeBytes { ValueHash.hash(bytes: $0) }
+        while let i = index[h] {
+            if sources[Int(i)].name == src { return }
+            h &+= 1
+        }
+        guard sources.count < maxSources else { return }
+        index[h] = Int32(sources.count)
+        var s = Source(name: src, last: last, events: 0)
+        s.checkpointed = last
+        sources.append(s)
     }
 }

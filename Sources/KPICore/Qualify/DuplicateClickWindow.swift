@@ -138,10 +138,12 @@ public final class DuplicateClickWindow: @unchecked Sendable {
             if time > last {
                 table[slot].time = time
                 enqueue(h, time)
+                if recordsChanges { recordChange(h, time) }
             }
             return .counted
         }
         insert(h, time, at: slot)
+        if recordsChanges { recordChange(h, time) }
         return .counted
     }
 
@@ -356,6 +358,29 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     }
 
     // MARK: - Checkpoints
+
+    /// When true, every counted click's key and time is logged for the next checkpoint
+    /// (``takeChanges()``): one append per counted click (amortised, no allocation once the log
+    /// has grown to a flush's worth), nothing for duplicates.
+    public var recordsChanges = false
+    private var changeKeys: [UInt64] = []
+    private var changeTimes: [EpochMillis] = []
+
+    @inline(__always)
+    private func recordChange(_ h: UInt64, _ time: EpochMillis) {
+        changeKeys.append(h)
+        changeTimes.append(time)
+    }
+
+    /// The keys (as stored) and times counted since the previous call, in order; a key counted
+    /// twice is listed twice, the later time last.
+    public func takeChanges() -> (keys: [UInt64], times: [EpochMillis]) {
+        defer {
+            changeKeys.removeAll(keepingCapacity: true)
+            changeTimes.removeAll(keepingCapacity: true)
+        }
+        return (changeKeys, changeTimes)
+    }
 
     /// Calls `body` with each live key and the time of its last counted click, oldest first (the
     /// eviction order). Feeding the pairs in this order to ``restore(_:lastCounted:)`` of a new

@@ -113,4 +113,30 @@ public final class QualificationStage: @unchecked Sendable {
     /// Bot verdict cache hits and misses.
     public var botCacheHits: Int64 { bots?.hits ?? 0 }
     public var botCacheMisses: Int64 { bots?.misses ?? 0 }
+
+    // MARK: - Checkpoints
+
+    /// Starts logging the dedupe keys counted, for ``checkpoint(watermark:)``.
+    public func recordDedupeChanges() { dedupe.recordsChanges = true }
+
+    /// The dedupe keys counted since the previous checkpoint, and the cutoff of
+    /// ``expire(watermark:)`` at `watermark`: stored keys counted at or before it are gone.
+    public func checkpoint(watermark: EpochMillis) -> DedupeCheckpoint {
+        var c = DedupeCheckpoint(pipeline: config.name)
+        (c.keys, c.times) = dedupe.takeChanges()
+        let (limit, overflow) = watermark.subtractingReportingOverflow(dedupe.window)
+        if !overflow, limit != checkpointedExpiry {
+            c.expiredThrough = limit
+            checkpointedExpiry = limit
+        }
+        return c
+    }
+
+    /// The expiry cutoff of the previous checkpoint.
+    private var checkpointedExpiry: EpochMillis = .min
+
+    /// Loads checkpointed dedupe keys (oldest first) into this stage, which must be new.
+    public func restoreDedupe(keys: [UInt64], times: [EpochMillis]) {
+        for (k, t) in zip(keys, times) { dedupe.restore(k, lastCounted: t) }
+    }
 }

@@ -34,8 +34,10 @@ public final class FlushWriter: @unchecked Sendable {
 
     /// Queues a flush for writing; `openCells` is the engine's open cell count, for the metrics.
     public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0) {
-        let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
-                                qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
+        var built = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
+                                   qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
+        built.state = flush.state
+        let f = built
         // With alert rules every flush is evaluated, empty or not: time passes for `for`,
         // `keep_firing_for`, `absent_for` and the group timers.
         if f.isEmpty && alerts == nil {

@@ -317,6 +317,32 @@ public final class IngestPipeline: @unchecked Sendable {
         public var qualified: [QualifiedEvent] = []
         /// Per pipeline with a log: logged events with `ts` before this are deleted.
         public var qualifiedLogCutoffs: [String: EpochMillis] = [:]
+        /// What changed in the state since the previous flush, when ``checkpointing`` is on.
+        public var state: StateCheckpoint?
+    }
+
+    /// Whether flushes carry a ``StateCheckpoint`` (the engine's cells, distinct elements and
+    /// label sets, the dedupe keys, the publishers' sequence numbers). Turn it on before the
+    /// first event; the daemon always does.
+    public var checkpointing: Bool {
+        get { engine.checkpointing }
+        set {
+            engine.checkpointing = newValue
+            if newValue { for s in stages { s.recordDedupeChanges() } }
+        }
+    }
+
+    /// Loads a checkpointed state into this pipeline, which must be new (nothing processed): the
+    /// engine's (see ``WindowEngine/restore(_:)``), the dedupe keys of the pipelines that still
+    /// exist, and the publishers' last sequence numbers.
+    @discardableResult
+    public func restore(_ state: PipelineState) -> WindowEngine.RestoreSummary {
+        let summary = engine.restore(state.engine)
+        for stage in stages {
+            if let d = state.dedupe[stage.config.name] { stage.restoreDedupe(keys: d.keys, times: d.times) }
+        }
+        for (src, last) in state.sequences { sequences.restore(src: src, last: last) }
+        return summary
     }
 
     /// Cuts a flush (see ``WindowEngine/flush()``), including per-metric late and reject counters
@@ -335,12 +361,18 @@ public final class IngestPipeline: @unchecked Sendable {
         flush.qualified = qualifiedLog
         qualifiedLog = []
         let now = clock.nowMillis()
+        if let c = batch.checkpoint {
+            flush.batch.checkpoint = nil
+            flush.state = StateCheckpoint(engine: c)
+        }
         for stage in stages {
             stage.expire(watermark: batch.watermark)
             if !stage.config.logFields.isEmpty {
                 flush.qualifiedLogCutoffs[stage.config.name] = now - stage.config.logRetentionMillis
             }
+            if flush.state != nil { flush.state!.dedupe.append(stage.checkpoint(watermark: batch.watermark)) }
         }
+        if flush.state != nil { flush.state!.sequences = sequences.checkpointChanges() }
         return flush
     }
 
