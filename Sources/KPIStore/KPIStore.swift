@@ -82,10 +82,12 @@ public final class KPIStore: Sendable {
     }
 
     /// Writes one flush in a single transaction: upserts every aggregate row (a final row is never
-    /// changed again), adds the counter deltas, and appends the reject samples.
-    public func write(_ flush: Flush) throws {
+    /// changed again), adds the counter deltas, and appends the reject samples. Returns the time
+    /// the state checkpoint took within it (nil without one).
+    @discardableResult
+    public func write(_ flush: Flush) throws -> Duration? {
         let updatedAt = Timestamp.formatRFC3339(flush.now)
-        try pool.write { db in
+        return try pool.write { db -> Duration? in
             if !flush.batch.rows.isEmpty {
                 let upsert = try db.cachedStatement(sql: """
                     INSERT INTO aggregates (metric, period, window_start, window_end, labels, value, samples, final, updated_at,
@@ -136,7 +138,10 @@ public final class KPIStore: Sendable {
                 try db.execute(sql: "DELETE FROM qualified_events WHERE pipeline = ? AND ts_ms < ?", arguments: [pipeline, cutoff])
             }
             if let alerts = flush.alerts { try Self.write(alerts, db: db, now: flush.now) }
-            if let state = flush.state { try Self.write(state, db: db) }
+            guard let state = flush.state else { return nil }
+            let started = ContinuousClock.now
+            try Self.write(state, db: db)
+            return ContinuousClock.now - started
         }
     }
 

@@ -178,17 +178,19 @@ enum Schema {
                 );
                 CREATE INDEX state_cells_by_metric ON state_cells (metric);
                 CREATE TABLE state_distinct (
+                    id     INTEGER PRIMARY KEY,
                     serial INTEGER NOT NULL,
-                    hash   INTEGER NOT NULL,
-                    PRIMARY KEY (serial, hash)
-                ) WITHOUT ROWID;
+                    hashes BLOB NOT NULL
+                );
+                CREATE INDEX state_distinct_by_cell ON state_distinct (serial);
                 CREATE TABLE state_dedupe (
-                    pipeline     TEXT NOT NULL,
-                    key          INTEGER NOT NULL,
-                    last_counted INTEGER NOT NULL,
-                    PRIMARY KEY (pipeline, key)
-                ) WITHOUT ROWID;
-                CREATE INDEX state_dedupe_by_time ON state_dedupe (pipeline, last_counted);
+                    id       INTEGER PRIMARY KEY,
+                    pipeline TEXT NOT NULL,
+                    newest   INTEGER NOT NULL,
+                    keys     BLOB NOT NULL,
+                    times    BLOB NOT NULL
+                );
+                CREATE INDEX state_dedupe_by_newest ON state_dedupe (pipeline, newest);
                 CREATE TABLE state_sequences (
                     src  TEXT PRIMARY KEY,
                     last INTEGER NOT NULL

@@ -19,6 +19,7 @@ public final class SelfMetrics: @unchecked Sendable {
     private let watermark: Gauge
     private let databaseBytes: Gauge
     private let lastFlush: Gauge
+    private let checkpointDuration: DurationHistogram
     private let databasePath: String?
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?) {
@@ -28,7 +29,12 @@ public final class SelfMetrics: @unchecked Sendable {
             name: "kpid_flush_duration_seconds",
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "Time to write one flush (aggregates, counters, rejects) to SQLite.")
+            help: "Time to write one flush (aggregates, counters, rejects and the state checkpoint) to SQLite.")
+        checkpointDuration = registry.makeDurationHistogram(
+            name: "kpid_checkpoint_duration_seconds",
+            buckets: [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time to write the state checkpoint of one flush (part of the flush's transaction).")
         flushFailures = registry.makeCounter(name: "kpid_flush_failures_total", help: "Flush writes that failed and were queued for a retry.")
         openWindows = registry.makeGauge(name: "kpid_open_windows", help: "Open (metric, period, window, label set) cells in memory.")
         watermark = registry.makeGauge(name: "kpid_watermark_seconds", help: "Largest event time seen minus the allowed lateness (Unix seconds).")
@@ -66,6 +72,9 @@ public final class SelfMetrics: @unchecked Sendable {
             databaseBytes.set(Double(size))
         }
     }
+
+    /// Records the time the state checkpoint of a flush took.
+    public func checkpointed(duration: Duration) { checkpointDuration.record(duration) }
 
     /// Records a failed write.
     public func failed() { flushFailures.increment() }

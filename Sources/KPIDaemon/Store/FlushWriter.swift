@@ -75,7 +75,7 @@ public final class FlushWriter: @unchecked Sendable {
         }
         do {
             let started = ContinuousClock.now
-            try store.write(f)
+            if let checkpoint = try store.write(f) { metrics?.checkpointed(duration: checkpoint) }
             metrics?.wrote(duration: ContinuousClock.now - started, openCells: openCells, watermarkMillis: f.batch.watermark, at: f.now)
             if let a = f.alerts { alerts?.committed(a) }
             writes += 1

@@ -339,7 +339,10 @@ public final class IngestPipeline: @unchecked Sendable {
     public func restore(_ state: PipelineState) -> WindowEngine.RestoreSummary {
         let summary = engine.restore(state.engine)
         for stage in stages {
-            if let d = state.dedupe[stage.config.name] { stage.restoreDedupe(keys: d.keys, times: d.times) }
+            if let d = state.dedupe[stage.config.name] {
+                stage.restoreDedupe(keys: d.keys, times: d.times)
+                stage.expire(watermark: engine.watermark)
+            }
         }
         for (src, last) in state.sequences { sequences.restore(src: src, last: last) }
         return summary
