@@ -56,7 +56,7 @@ public enum ConfigLoader {
 // MARK: - Keys of each table
 
 enum ConfigKeys {
-    static let root = ["kpid", "storage", "status", "limits", "sources", "pipelines", "metrics", "publishers",
+    static let root = ["kpid", "storage", "retention", "status", "limits", "sources", "pipelines", "metrics", "publishers",
                        "alerting", "receivers", "alerts"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
                        "track_sequences", "max_label_sets", "distinct_exact_max"]
@@ -177,6 +177,17 @@ struct ConfigCompiler {
             if let path = string(storage, "path", prefix: "storage", nonEmpty: true).value { config.storage.path = path }
             if let n = int(storage, "reject_samples_per_reason", prefix: "storage", min: 0).value {
                 config.storage.rejectSamplesPerReason = n
+            }
+        }
+
+        if let retention = section(root, "retention") {
+            checkKeys(retention, allowed: RetentionConfig.periods, prefix: "retention")
+            for period in RetentionConfig.periods {
+                if retention[period]?.string?.trimmingSpaces == "forever" {
+                    config.retention.keepMillis[period] = nil
+                } else if let ms = duration(retention, period, prefix: "retention", positive: true).value {
+                    config.retention.keepMillis[period] = ms
+                }
             }
         }
 

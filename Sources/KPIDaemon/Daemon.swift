@@ -74,8 +74,10 @@ public final class Daemon: Sendable {
             delivery = nil
             alerts = nil
         }
+        let pruner = RetentionPruner(store: store, retention: config.retention,
+                                     metrics: pipeline.engine.metricNames + config.derivedMetrics.map(\.name), logger: logger)
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
-                                 metrics: metrics, health: health, alerts: alerts)
+                                 metrics: metrics, health: health, alerts: alerts, pruner: pruner)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
                           health: health)

@@ -154,3 +154,36 @@ final class KPIStoreTests: XCTestCase {
         XCTAssertEqual(try reader.aggregates().map(\.value), [3])
     }
 }
+
+/// Retention: final rows past their period's retention are deleted in bounded batches.
+final class RetentionStoreTests: XCTestCase {
+    func testOnlyFinalRowsOfThePeriodThatEndedBeforeTheCutoffAreDeleted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kpiret-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try KPIStore(path: dir.appendingPathComponent("kpid.db").path)
+        var batch = FlushBatch(watermark: 0)
+        let minute: Int64 = 60_000
+        for i in 0..<10 {
+            batch.rows.append(AggregateRow(metric: "m", period: "minute", windowStart: Int64(i) * minute,
+                                           windowEnd: Int64(i + 1) * minute, labels: "{}", value: 1, samples: 1, isFinal: i != 2))
+        }
+        batch.rows.append(AggregateRow(metric: "m", period: "hour", windowStart: 0, windowEnd: 60 * minute, labels: "{}",
+                                       value: 1, samples: 1, isFinal: true))
+        batch.rows.append(AggregateRow(metric: "m", period: "rolling:1h", windowStart: 0, windowEnd: 60 * minute, labels: "{}",
+                                       value: 1, samples: 1, isFinal: true))
+        batch.rows.append(AggregateRow(metric: "other", period: "minute", windowStart: 0, windowEnd: minute, labels: "{}",
+                                       value: 1, samples: 1, isFinal: true))
+        try store.write(.init(batch: batch, now: 1))
+        // Windows ending before minute 6: 0…4 end at 1…5; the one ending at 3 is not final.
+        XCTAssertEqual(try store.pruneAggregates(metric: "m", period: "minute", endedBefore: 6 * minute, limit: 2), 2)
+        XCTAssertEqual(try store.pruneAggregates(metric: "m", period: "minute", endedBefore: 6 * minute, limit: 100), 2)
+        XCTAssertEqual(try store.pruneAggregates(metric: "m", period: "minute", endedBefore: 6 * minute, limit: 100), 0)
+        XCTAssertEqual(try store.pruneAggregates(metric: "m", period: "rolling", endedBefore: 61 * minute, limit: 100), 1)
+        let left = try store.aggregates(metric: "m").map { "\($0.period)@\($0.windowEnd)" }
+        let end = { (m: Int64) in "@" + Timestamp.formatRFC3339(m * minute) }
+        XCTAssertEqual(Set(left), Set(["minute" + end(3), "minute" + end(6), "minute" + end(7), "minute" + end(8),
+                                       "minute" + end(9), "minute" + end(10), "hour" + end(60)]))
+        XCTAssertEqual(try store.aggregates(metric: "other").count, 1)
+    }
+}

@@ -25,6 +25,8 @@ public struct KpidConfig: Sendable, Equatable {
     /// The largest `distinct_exact_max` accepted (the exact set then holds at most ~1.5 GB).
     public static let maxDistinctExactMax = 100_000_000
     public var storage = StorageConfig()
+    /// How long final aggregate rows are kept per period (`[retention]`).
+    public var retention = RetentionConfig()
     public var status = StatusConfig()
     public var limits = LimitsConfig()
     public var sources: [SourceConfig] = []

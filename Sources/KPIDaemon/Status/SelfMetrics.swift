@@ -20,6 +20,7 @@ public final class SelfMetrics: @unchecked Sendable {
     private let databaseBytes: Gauge
     private let lastFlush: Gauge
     private let checkpointDuration: DurationHistogram
+    private let retentionPruned: Counter
     private let databasePath: String?
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?) {
@@ -35,6 +36,8 @@ public final class SelfMetrics: @unchecked Sendable {
             buckets: [.microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
             help: "Time to write the state checkpoint of one flush (part of the flush's transaction).")
+        retentionPruned = registry.makeCounter(name: "kpid_retention_pruned_rows_total",
+                                               help: "Final aggregate rows deleted because they were past their period's retention.")
         flushFailures = registry.makeCounter(name: "kpid_flush_failures_total", help: "Flush writes that failed and were queued for a retry.")
         openWindows = registry.makeGauge(name: "kpid_open_windows", help: "Open (metric, period, window, label set) cells in memory.")
         watermark = registry.makeGauge(name: "kpid_watermark_seconds", help: "Largest event time seen minus the allowed lateness (Unix seconds).")
@@ -75,6 +78,9 @@ public final class SelfMetrics: @unchecked Sendable {
 
     /// Records the time the state checkpoint of a flush took.
     public func checkpointed(duration: Duration) { checkpointDuration.record(duration) }
+
+    /// Counts aggregate rows deleted by retention.
+    public func pruned(rows: Int) { retentionPruned.increment(by: Int64(rows)) }
 
     /// Records a failed write.
     public func failed() { flushFailures.increment() }

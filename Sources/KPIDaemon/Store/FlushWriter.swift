@@ -21,9 +21,12 @@ public final class FlushWriter: @unchecked Sendable {
 
     private let metrics: SelfMetrics?
     private let health: DaemonHealth?
+    /// Deletes aggregate rows past their retention between flushes (nil: keep everything).
+    let pruner: RetentionPruner?
 
     public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
-                alerts: AlertRunner? = nil) {
+                alerts: AlertRunner? = nil, pruner: RetentionPruner? = nil) {
+        self.pruner = pruner
         self.metrics = metrics
         self.health = health
         self.store = store
@@ -82,6 +85,7 @@ public final class FlushWriter: @unchecked Sendable {
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
             }
+            if let n = pruner?.runIfDue(now: f.now), n > 0 { metrics?.pruned(rows: n) }
         } catch {
             metrics?.failed()
             failures += 1
