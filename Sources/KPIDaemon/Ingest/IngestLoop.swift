@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIPipeline
+import KPIStore
 import Logging
 import Synchronization
 import ZeroMQ
@@ -13,13 +14,23 @@ import ZeroMQ
 /// receiving new messages, process what libzmq has already delivered, write a last flush, wait
 /// for the writer, and return.
 public final class IngestLoop: @unchecked Sendable {
-    let pipeline: IngestPipeline
-    let sockets: SourceSockets
+    /// The pipeline and the sockets; a reload replaces both (see `IngestLoop+Reload.swift`).
+    var pipeline: IngestPipeline
+    var sockets: SourceSockets
     let writer: FlushWriter
     let clock: any WallClock
     let logger: Logger
-    let flushInterval: Int64
+    var flushInterval: Int64
     private let stopFlag = Atomic<Bool>(false)
+    /// A reload's mailbox: the newest validated config not applied yet, and a flag the loop reads
+    /// once per round (an atomic load; the lock is taken only when it is set).
+    let reloadMailbox = Mutex<KpidConfig?>(nil)
+    let reloadPending = Atomic<Bool>(false)
+    /// Where a reload restores the state of unchanged metrics from (nil: nothing is restored).
+    let store: KPIStore?
+    let metrics: SelfMetrics?
+    /// Events received by the pipelines a reload replaced.
+    var receivedBeforeReload: Int64 = 0
     /// Messages taken from one socket before moving to the next.
     var batchPerSocket = 256
     /// Longest time the shutdown drain may take.
@@ -29,14 +40,17 @@ public final class IngestLoop: @unchecked Sendable {
     let notifier: SystemdNotifier
     let heartbeatMillis: Int64
     let health: DaemonHealth?
-    private var lastStatus = (at: Int64(0), events: Int64(0))
+    var lastStatus = (at: Int64(0), events: Int64(0))
     /// Refused CURVE handshakes and dropped connections, read from the sources' monitors.
     private var refusals = ConnectionEvents()
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
-    private let authenticated: [Bool]
+    var authenticated: [Bool]
 
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
-         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil) {
+         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil,
+         store: KPIStore? = nil, metrics: SelfMetrics? = nil) {
+        self.store = store
+        self.metrics = metrics
         self.notifier = notifier
         self.health = health
         self.heartbeatMillis = min(notifier.watchdogIntervalMillis ?? 5_000, 5_000)
@@ -55,11 +69,15 @@ public final class IngestLoop: @unchecked Sendable {
     /// Runs the loop until ``requestStop()``; then drains, flushes and returns.
     func run() {
         let message = ZmqMultipartMessage(maxFrames: 4)
-        let poller = ZmqPoller(capacity: sockets.sockets.count)
-        for s in sockets.sockets { _ = poller.add(s) }
+        var poller = makePoller()
         var nextFlush = MonotonicClock.millis() + flushInterval
         var nextHeartbeat = MonotonicClock.millis()
         while !stopFlag.load(ordering: .acquiring) {
+            // A safe point: no message is half processed.
+            if reloadPending.load(ordering: .acquiring), applyPendingReload() {
+                poller = makePoller()
+                nextFlush = MonotonicClock.millis() + flushInterval
+            }
             var received = 0
             for (i, socket) in sockets.sockets.enumerated() {
                 received += receiveBatch(socket, source: i, message: message, limit: batchPerSocket)
@@ -99,11 +117,21 @@ public final class IngestLoop: @unchecked Sendable {
         flush()
         writer.drain()
         sockets.close()
-        logger.info("ingest stopped", metadata: ["drained_messages": "\(drained)", "events_received": "\(pipeline.counters.receivedTotal)"])
+        logger.info("ingest stopped", metadata: ["drained_messages": "\(drained)", "events_received": "\(receivedTotal)"])
+    }
+
+    /// Events received since start, across reloads.
+    var receivedTotal: Int64 { receivedBeforeReload + pipeline.counters.receivedTotal }
+
+    /// A poller over the current sockets (rebuilt after a reload).
+    func makePoller() -> ZmqPoller {
+        let poller = ZmqPoller(capacity: sockets.sockets.count)
+        for s in sockets.sockets { _ = poller.add(s) }
+        return poller
     }
 
     @inline(__always)
-    private func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
+    func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
         var n = 0
         while n < limit {
             let got: Bool
@@ -134,7 +162,7 @@ public final class IngestLoop: @unchecked Sendable {
     private func heartbeat(now: Int64) {
         guard notifier.isEnabled else { return }
         if notifier.watchdogIntervalMillis != nil { notifier.watchdog() }
-        let events = pipeline.counters.receivedTotal
+        let events = receivedTotal
         let seconds = Double(max(1, now - lastStatus.at)) / 1000
         let rate = lastStatus.at == 0 ? 0 : Double(events - lastStatus.events) / seconds
         lastStatus = (now, events)
@@ -142,7 +170,7 @@ public final class IngestLoop: @unchecked Sendable {
         notifier.status("\(Int(rate.rounded())) events/s, \(events) events, \(rejects) rejects, \(pipeline.engine.openCellCount) open windows")
     }
 
-    private func flush() {
+    func flush() {
         var f = pipeline.flush()
         for n in f.batch.labelOverflows {
             logger.warning("metric over max_label_sets: new label sets are counted under {\"__overflow__\":\"true\"}", metadata: [

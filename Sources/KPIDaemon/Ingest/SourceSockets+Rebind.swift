@@ -1,0 +1,94 @@
+import Foundation
+import KPIConfig
+import KPICore
+import ZeroMQ
+
+/// A reload's new socket set, prepared but not committed: the sockets of added and changed sources
+/// are open, bound and connected, while the running sockets are all still open.
+///
+/// ``cancel()`` closes the new sockets and leaves the running set as it was. ``finish()`` closes
+/// the retired sockets (removed and changed sources) and binds the endpoints that one of them held
+/// (a changed source that keeps an endpoint cannot bind it while the old socket still listens).
+/// Kept sources move over with their socket, so nothing queued in them is lost.
+struct SourceRebind {
+    /// The sockets of the new config, in its order.
+    let next: SourceSockets
+    /// Running sockets of removed and changed sources, still open until ``finish()``.
+    let retired: [SourceSocket]
+    /// Sockets opened for added and changed sources.
+    let opened: [SourceSocket]
+    /// Bind endpoints held by a retired socket, bound by ``finish()``.
+    let deferred: [(socket: SourceSocket, endpoint: String)]
+
+    /// Closes the sockets opened for the reload; the running set is untouched.
+    func cancel() {
+        for s in opened { s.close() }
+    }
+
+    /// Closes the retired sockets, then binds the deferred endpoints (retrying for up to about a
+    /// second: libzmq closes a listener asynchronously). Returns the endpoints that could not be
+    /// bound.
+    func finish() -> [SourceError] {
+        for s in retired { s.close() }
+        guard !deferred.isEmpty else { return [] }
+        // An ipc:// listener unlinks its path when its close completes: let that happen first.
+        if deferred.contains(where: { $0.endpoint.hasPrefix("ipc://") }) { Thread.sleep(forTimeInterval: 0.1) }
+        var failures: [SourceError] = []
+        for (socket, endpoint) in deferred {
+            var attempt = 0
+            while true {
+                do {
+                    try socket.bind(endpoint)
+                    break
+                } catch let e as SourceError {
+                    attempt += 1
+                    if attempt >= 20 {
+                        failures.append(e)
+                        break
+                    }
+                    Thread.sleep(forTimeInterval: 0.05)
+                } catch {
+                    break
+                }
+            }
+        }
+        return failures
+    }
+}
+
+extension SourceSockets {
+    /// Prepares the sockets of `config` after `change`: kept sources reuse their socket (with the
+    /// new `max_message_bytes`, which applies to new connections), added and changed sources get a
+    /// new socket, bound and connected, except for endpoints a retired socket still holds. On a
+    /// failure nothing changes: the new sockets are closed and ``SourceError`` is thrown.
+    func prepareRebind(to config: KpidConfig, change: ConfigChange) throws -> SourceRebind {
+        let running = Dictionary(sources.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let kept = Set(change.sourcesKept)
+        let retired = sources.filter { !kept.contains($0.name) }
+        let held = Set(retired.flatMap(\.config.bind))
+        var opened: [SourceSocket] = []
+        var deferred: [(socket: SourceSocket, endpoint: String)] = []
+        var next: [SourceSocket] = []
+        do {
+            for source in config.sources {
+                if kept.contains(source.name), let s = running[source.name] {
+                    try? s.socket.setMaxMessageSize(Int64(config.limits.maxMessageBytes))
+                    next.append(s)
+                    continue
+                }
+                let s = try SourceSocket(source: source, limits: config.limits, context: context)
+                opened.append(s)
+                next.append(s)
+                for endpoint in source.bind {
+                    if held.contains(endpoint) { deferred.append((s, endpoint)) } else { try s.bind(endpoint) }
+                }
+                try s.connectAll()
+            }
+        } catch {
+            for s in opened { s.close() }
+            throw error
+        }
+        return SourceRebind(next: SourceSockets(context: context, sources: next), retired: retired, opened: opened,
+                            deferred: deferred)
+    }
+}
