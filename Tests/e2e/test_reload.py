@@ -212,3 +212,37 @@ def test_a_source_whose_endpoint_changed_is_rebound_while_an_unchanged_pull_sour
                     what="every event on the unchanged source")
     assert kpid.alive()
     assert kpid.stop() == 0
+
+
+def test_a_reload_whose_new_endpoint_cannot_be_bound_is_rejected_and_changes_nothing(kpid_factory, free_ports):
+    port, taken = free_ports(2)
+    ts = base_ts()
+    kpid = kpid_factory(config([pull("api", port)], [metric("n")]))
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        new = config([pull("api", port), pull("extra", taken)], [metric("n"), metric("m2")])
+        line = reload(kpid, new, "config reload rejected; the running config is kept")
+        assert field(line, "step") == "sources", line
+        assert f"bind tcp://127.0.0.1:{taken}" in field(line, "error"), line
+        # Nothing of the new config applies: m2 does not exist, the old source still counts.
+        push_ndjson(kpid, f"tcp://127.0.0.1:{port}", [{"type": "e", "ts": ts}] * 25)
+        kpid.wait_until(lambda: hour_value(kpid, "n", ts) == 25, timeout=10, what="n = 25")
+        assert hour_value(kpid, "m2", ts) is None
+        assert 'kpid_reloads_total{result="rejected"} 1' in metrics_text(kpid)
+    assert kpid.stop() == 0
+
+
+def test_a_changed_source_that_keeps_its_endpoint_is_rebound_on_it(kpid_factory, free_ports):
+    port, = free_ports(1)
+    ts = base_ts()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    kpid = kpid_factory(config([pull("api", port)], [metric("n")]))
+    push_ndjson(kpid, endpoint, [{"type": "e", "ts": ts}] * 30)
+    kpid.wait_until(lambda: hour_value(kpid, "n", ts) == 30, timeout=10, what="n = 30")
+    line = reload(kpid, config([{**pull("api", port), "receive_hwm": 5000}], [metric("n")]), "config reloaded")
+    assert field(line, "sources_rebound") == "api"
+    push_ndjson(kpid, endpoint, [{"type": "e", "ts": ts}] * 60)
+    kpid.wait_until(lambda: kpid.counter_sum("events_received") == 90, timeout=10, what="90 events")
+    assert kpid.stop() == 0
