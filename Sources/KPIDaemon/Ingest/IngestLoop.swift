@@ -132,6 +132,10 @@ public final class IngestLoop: @unchecked Sendable {
 
     @inline(__always)
     func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
+        // Read once per batch: `pipeline` and `authenticated` are vars (a reload swaps them), and
+        // each access to a class var costs a dynamic exclusivity check.
+        let pipeline = self.pipeline
+        let authenticated = self.authenticated[source]
         var n = 0
         while n < limit {
             let got: Bool
@@ -145,17 +149,18 @@ public final class IngestLoop: @unchecked Sendable {
             let count = message.frameCount + message.extraFrames
             pipeline.process(frameCount: count, first: message.frame(0),
                              second: message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0),
-                             source: source, publisher: publisher(of: message, source: source))
+                             source: source,
+                             publisher: authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1)
         }
         return n
     }
 
-    /// The publisher index of a CURVE source's message (its ZAP user id), -1 for plain sources.
+    /// The publisher index of a CURVE source's message (its ZAP user id), -1 for none.
     /// No allocation: the user id's bytes are compared with the known publisher names.
     @inline(__always)
-    private func publisher(of message: ZmqMultipartMessage, source: Int) -> Int {
-        guard authenticated[source], let user = message.propertyBytes("User-Id") else { return -1 }
-        return pipeline.permissions.index(ofUserID: user) ?? -1
+    private static func publisher(of message: ZmqMultipartMessage, permissions: PublisherPermissions) -> Int {
+        guard let user = message.propertyBytes("User-Id") else { return -1 }
+        return permissions.index(ofUserID: user) ?? -1
     }
 
     /// Keep-alive and live status for systemd (no-ops without a notify socket).
