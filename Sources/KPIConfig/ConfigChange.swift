@@ -17,8 +17,9 @@ import KPICore
 /// - CURVE: a source whose `curve_*` settings changed keeps its whole running definition, and a new
 ///   source with CURVE is not opened (the ZAP handler's client keys are read once); `[[publishers]]`
 ///   and `unlisted_publishers` keep their running values,
-/// - alerting: `[[alerts]]`, `[[receivers]]` and `[alerting]` (the alert runner and the outbox
-///   delivery workers are built once).
+/// - alerting, except the rules: `[[receivers]]` and `[alerting]` (the outbox delivery workers
+///   are built once). `[[alerts]]` changes apply (``alertRulesChanged``) when receivers and
+///   `[alerting]` are unchanged and alerting already runs; otherwise they need a restart too.
 ///
 /// Pure and cheap: a few comparisons per metric and source.
 public struct ConfigChange: Sendable, Equatable {
@@ -35,6 +36,9 @@ public struct ConfigChange: Sendable, Equatable {
     public var sourcesKept: [String] = []
     /// Config keys whose new values are not applied (see above), as `key` or `sources[NAME].curve`.
     public var needsRestart: [String] = []
+    /// True when ``applied`` has other alert rules than the running config: the alert runner is
+    /// rebuilt (its state restored from SQLite, as at a start).
+    public var alertRulesChanged = false
     /// The config to run: the new one, with the restart-only keys of the running one.
     public var applied: KpidConfig
 
@@ -69,10 +73,18 @@ public struct ConfigChange: Sendable, Equatable {
         if new.unlistedPublishers != old.unlistedPublishers { restart.append("kpid.unlisted_publishers") }
         next.publishers = old.publishers
         next.unlistedPublishers = old.unlistedPublishers
-        if new.alertRules != old.alertRules { restart.append("alerts") }
+        // Alerting runs when there are rules or receivers (see `Daemon`).
+        let alertingRuns = !old.alertRules.isEmpty || !old.receivers.isEmpty
+        if new.alertRules != old.alertRules {
+            if new.receivers == old.receivers && new.alerting == old.alerting && alertingRuns {
+                alertRulesChanged = true
+            } else {
+                restart.append("alerts")
+                next.alertRules = old.alertRules
+            }
+        }
         if new.receivers != old.receivers { restart.append("receivers") }
         if new.alerting != old.alerting { restart.append("alerting") }
-        next.alertRules = old.alertRules
         next.receivers = old.receivers
         next.alerting = old.alerting
         applied = next

@@ -105,6 +105,38 @@ final class ConfigChangeTests: XCTestCase {
         XCTAssertEqual(c.sourcesKept, ["secure"])
     }
 
+    func testAlertRulesApplyWhenReceiversAndRoutingAreUnchanged() {
+        var old = KpidConfig()
+        old.metrics = [MetricDefinition(name: "m", events: ["e"], aggregate: .count, windows: [.minute])]
+        old.alertRules = [AlertRule(name: "a", metric: "m", period: "minute", condition: .threshold(.greaterOrEqual, 3))]
+        var new = old
+        new.alertRules[0].name = "b"
+        let c = ConfigChange(from: old, to: new)
+        XCTAssertTrue(c.alertRulesChanged)
+        XCTAssertEqual(c.applied.alertRules, new.alertRules)
+        XCTAssertTrue(c.needsRestart.isEmpty)
+    }
+
+    func testAlertRulesNeedARestartWithChangedReceiversOrWhenAlertingDoesNotRunYet() {
+        var old = KpidConfig()
+        old.metrics = [MetricDefinition(name: "m", events: ["e"], aggregate: .count, windows: [.minute])]
+        var new = old
+        new.alertRules = [AlertRule(name: "a", metric: "m", period: "minute", condition: .threshold(.greaterOrEqual, 3))]
+        let first = ConfigChange(from: old, to: new)
+        XCTAssertFalse(first.alertRulesChanged)
+        XCTAssertEqual(first.needsRestart, ["alerts"])
+        XCTAssertEqual(first.applied.alertRules, [])
+
+        old.alertRules = new.alertRules
+        new.alertRules[0].name = "b"
+        new.alerting.externalURL = "http://elsewhere"
+        let second = ConfigChange(from: old, to: new)
+        XCTAssertFalse(second.alertRulesChanged)
+        XCTAssertEqual(second.needsRestart, ["alerts", "alerting"])
+        XCTAssertEqual(second.applied.alertRules, old.alertRules)
+        XCTAssertEqual(second.applied.alerting, old.alerting)
+    }
+
     func testMetricOverAPipelineChangesWhenThePipelineChanges() {
         var old = KpidConfig()
         old.pipelines = [QualificationPipelineConfig(name: "clicks", events: ["click"])]

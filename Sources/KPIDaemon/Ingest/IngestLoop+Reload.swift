@@ -14,7 +14,8 @@ import ZeroMQ
 /// 3. receive what the sockets of removed and changed sources already hold, cut a flush of the
 ///    old pipeline and wait for the writer, so everything is committed (and checkpointed);
 /// 4. restore the state of unchanged metrics into the new pipeline (``StateRestore``) and seed
-///    its derived `change`/`delta` from the stored final rows;
+///    its derived `change`/`delta` from the stored final rows; with changed alert rules, build
+///    the new ``AlertRunner`` (its state restored from SQLite, as at a start);
 /// 5. swap; what arrived meanwhile on a changed source's old socket goes to the new pipeline;
 ///    then the old sockets close and their endpoints are bound by the new ones.
 extension IngestLoop {
@@ -56,10 +57,14 @@ extension IngestLoop {
         flush()
         writer.drain()
         var restored = 0
+        var alerts: AlertRunner?
         if let store {
             do {
                 next.derived.seed(try store.latestFinalRows(metrics: next.derived.seedMetrics))
                 restored = try StateRestore.restore(next, from: store, logger: logger)
+                if change.alertRulesChanged, let running = writer.alerts {
+                    alerts = try AlertRunner(config: config, store: store, delivery: running.delivery, logger: logger)
+                }
             } catch {
                 rebind.cancel()
                 rejectReload(step: "state", error: error)
@@ -71,6 +76,7 @@ extension IngestLoop {
         sockets = rebind.next
         authenticated = sockets.curve
         flushInterval = max(10, config.flushIntervalMillis)
+        if let alerts { writer.replaceAlerts(alerts) }
         for s in rebind.retired {
             if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i, message: message) }
         }
@@ -86,6 +92,7 @@ extension IngestLoop {
             "sources_removed": "\(change.sourcesRemoved.joined(separator: ","))",
             "sources_rebound": "\(change.sourcesChanged.joined(separator: ","))",
             "restored_metrics": "\(restored)",
+            "alert_rules": alerts == nil ? "kept" : "reloaded",
             // Events received before the swap: a new metric counts exactly the ones after.
             "events_before": "\(receivedBeforeReload)",
             "took_ms": "\(MonotonicClock.millis() - started)",
