@@ -16,6 +16,7 @@ import ZeroMQ
 /// and migrated first, then every endpoint is bound or connected, and only then is the daemon
 /// ready (the `kpid ready` log line).
 public final class Daemon: Sendable {
+    /// The config kpid started with; a reload (SIGHUP) changes the one the ingest loop runs.
     public let config: KpidConfig
     public let store: KPIStore
     let loop: IngestLoop

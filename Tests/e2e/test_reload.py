@@ -246,3 +246,17 @@ def test_a_changed_source_that_keeps_its_endpoint_is_rebound_on_it(kpid_factory,
     push_ndjson(kpid, endpoint, [{"type": "e", "ts": ts}] * 60)
     kpid.wait_until(lambda: kpid.counter_sum("events_received") == 90, timeout=10, what="90 events")
     assert kpid.stop() == 0
+
+
+def test_a_sighup_with_an_unchanged_file_keeps_everything(kpid_factory, free_ports):
+    port, = free_ports(1)
+    ts = base_ts()
+    text = config([pull("api", port)], [metric("n")])
+    kpid = kpid_factory(text)
+    push_ndjson(kpid, f"tcp://127.0.0.1:{port}", [{"type": "e", "ts": ts}] * 20)
+    kpid.wait_until(lambda: hour_value(kpid, "n", ts) == 20, timeout=10, what="n = 20")
+    reload(kpid, text, "config unchanged; nothing to reload")
+    push_ndjson(kpid, f"tcp://127.0.0.1:{port}", [{"type": "e", "ts": ts}] * 20)
+    kpid.wait_until(lambda: hour_value(kpid, "n", ts) == 40, timeout=10, what="n = 40, the state kept")
+    assert 'kpid_reloads_total{result="applied"} 1' in metrics_text(kpid)
+    assert kpid.stop() == 0

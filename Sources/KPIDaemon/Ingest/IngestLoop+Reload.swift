@@ -40,6 +40,12 @@ extension IngestLoop {
             logger.warning("config key needs a restart; its running value is kept", metadata: ["key": "\(key)"])
         }
         let config = change.applied
+        if config == pipeline.config {
+            logger.info("config unchanged; nothing to reload")
+            metrics?.reloaded(.applied)
+            notifier.ready(status: "config unchanged; receiving on \(config.sources.count) source(s)")
+            return false
+        }
         let next: IngestPipeline
         do { next = try IngestPipeline(config: config, clock: clock) } catch {
             rejectReload(step: "pipeline", error: error)

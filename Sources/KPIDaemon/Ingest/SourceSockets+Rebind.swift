@@ -72,7 +72,6 @@ extension SourceSockets {
         do {
             for source in config.sources {
                 if kept.contains(source.name), let s = running[source.name] {
-                    try? s.socket.setMaxMessageSize(Int64(config.limits.maxMessageBytes))
                     next.append(s)
                     continue
                 }
@@ -87,6 +86,9 @@ extension SourceSockets {
         } catch {
             for s in opened { s.close() }
             throw error
+        }
+        for s in next where kept.contains(s.name) {
+            try? s.socket.setMaxMessageSize(Int64(config.limits.maxMessageBytes))
         }
         return SourceRebind(next: SourceSockets(context: context, sources: next), retired: retired, opened: opened,
                             deferred: deferred)
