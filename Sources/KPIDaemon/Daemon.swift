@@ -94,7 +94,7 @@ public final class Daemon: Sendable {
         // Trap SIGHUP before anything reports ready: its default action would end the process.
         let reload: ReloadService? = if let configPath {
             ReloadService(signals: await UnixSignalsSequence(trapping: .sighup), configPath: configPath, loop: loop,
-                          metrics: metrics, notifier: notifier, logger: logger)
+                          notifier: notifier, logger: logger)
         } else { nil }
         let endpoints = config.sources.flatMap { $0.bind + $0.connect }.joined(separator: ",")
         let (config, logger, notifier) = (self.config, self.logger, self.notifier)

@@ -5,9 +5,10 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Reload on SIGHUP as a `Service`: each SIGHUP re-reads and validates the config file here, off
-/// the ingest thread, and hands a valid config to the ``IngestLoop``, which applies it between two
-/// receive rounds (see `IngestLoop+Reload.swift`). An invalid file is logged with its key and line,
-/// counted as `kpid_reloads_total{result="rejected"}`, and the running config is kept.
+/// the ingest thread, prepares the reload (the diff and the new pipeline) and hands it to the
+/// ``IngestLoop``, which applies it between two receive rounds (see `IngestLoop+Reload.swift`).
+/// An invalid file is logged with its key and line, counted as
+/// `kpid_reloads_total{result="rejected"}`, and the running config is kept.
 ///
 /// systemd: `RELOADING=1` when the signal arrives, `READY=1` once the reload is applied or
 /// rejected. The signal sequence is created before the daemon reports ready, so no SIGHUP after
@@ -16,7 +17,6 @@ struct ReloadService: Service {
     let signals: UnixSignalsSequence
     let configPath: String
     let loop: IngestLoop
-    let metrics: SelfMetrics
     let notifier: SystemdNotifier
     let logger: Logger
 
@@ -34,13 +34,13 @@ struct ReloadService: Service {
             config = try ConfigLoader.load(contentsOf: configPath)
         } catch {
             let e: ConfigError = error
-            logger.error("config reload rejected; the running config is kept", metadata: [
-                "error": "\(e)", "key": "\(e.key)", "line": "\(e.line.map { String($0) } ?? "")",
-            ])
-            metrics.reloaded(.rejected)
-            notifier.ready(status: "reload rejected: \(e)")
+            loop.rejectReload(step: "config", error: e, metadata: ["key": "\(e.key)", "line": "\(e.line.map { String($0) } ?? "")"])
             return
         }
-        loop.requestReload(config)
+        do {
+            loop.requestReload(try loop.prepareReload(config))
+        } catch {
+            loop.rejectReload(step: "pipeline", error: error)
+        }
     }
 }

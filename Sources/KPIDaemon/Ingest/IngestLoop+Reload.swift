@@ -5,11 +5,24 @@ import KPIPipeline
 import Logging
 import ZeroMQ
 
-/// Reload (SIGHUP): the daemon validates the new file off this thread and posts it with
-/// ``IngestLoop/requestReload(_:)``; the loop applies it between two receive rounds.
+/// A reload ready to apply: the new config diffed against the running one it was prepared from,
+/// and the new pipeline, compiled off the ingest thread (bot patterns take a while).
+struct PreparedReload: @unchecked Sendable {
+    /// The file's config as loaded.
+    let requested: KpidConfig
+    /// The running config the change was computed against.
+    let base: KpidConfig
+    let change: ConfigChange
+    /// Built from `change.applied`; owned by whoever holds this value (handed over once).
+    let pipeline: IngestPipeline
+}
+
+/// Reload (SIGHUP): the daemon validates the new file and prepares the reload off this thread
+/// (``IngestLoop/prepareReload(_:)``), then posts it with ``IngestLoop/requestReload(_:)``; the
+/// loop applies it between two receive rounds.
 ///
 /// Order, so that a failure at any step before the swap leaves the running config untouched:
-/// 1. compile the new ``IngestPipeline`` (bot patterns);
+/// 1. (off the loop) diff the configs and compile the new ``IngestPipeline`` (bot patterns);
 /// 2. open and bind the sockets of added and changed sources (kept sockets stay open);
 /// 3. receive what the sockets of removed and changed sources already hold, cut a flush of the
 ///    old pipeline and wait for the writer, so everything is committed (and checkpointed);
@@ -19,38 +32,62 @@ import ZeroMQ
 /// 5. swap; what arrived meanwhile on a changed source's old socket goes to the new pipeline;
 ///    then the old sockets close and their endpoints are bound by the new ones.
 extension IngestLoop {
-    /// Hands a validated config to the loop; safe from any thread. A config posted before the
-    /// previous one was applied replaces it.
-    public func requestReload(_ config: KpidConfig) {
-        reloadMailbox.withLock { $0 = config }
+    /// Diffs `requested` against the running config, logs the keys that need a restart and
+    /// compiles the new pipeline. Returns nil when nothing that runs would change (logged and
+    /// counted here). Safe from any thread; throws ``BotPatternError``.
+    func prepareReload(_ requested: KpidConfig) throws -> PreparedReload? {
+        let base = runningConfig.withLock { $0 }
+        let change = ConfigChange(from: base, to: requested)
+        for key in change.needsRestart {
+            logger.warning("config key needs a restart; its running value is kept", metadata: ["key": "\(key)"])
+        }
+        if change.applied == base {
+            logger.info("config unchanged; nothing to reload")
+            metrics?.reloaded(.applied)
+            notifier.ready(status: "config unchanged; receiving on \(base.sources.count) source(s)")
+            return nil
+        }
+        let pipeline = try IngestPipeline(config: change.applied, clock: clock)
+        return PreparedReload(requested: requested, base: base, change: change, pipeline: pipeline)
+    }
+
+    /// Hands a prepared reload to the loop; safe from any thread. One posted before the previous
+    /// one was applied replaces it; nil withdraws that one (the file went back to what runs).
+    func requestReload(_ reload: PreparedReload?) {
+        reloadMailbox.withLock { $0 = reload }
         reloadPending.store(true, ordering: .releasing)
     }
 
-    /// Applies the config in the mailbox. Returns true when the sockets changed (the caller
+    /// Logs, counts and reports a reload that was not applied; safe from any thread.
+    func rejectReload(step: String, error: any Error, metadata: Logger.Metadata = [:]) {
+        logger.error("config reload rejected; the running config is kept",
+                     metadata: metadata.merging(["step": "\(step)", "error": "\(error)"]) { a, _ in a })
+        metrics?.reloaded(.rejected)
+        notifier.ready(status: "reload rejected: \(error)")
+    }
+
+    /// Applies the reload in the mailbox. Returns true when the sockets changed (the caller
     /// rebuilds its poller).
     func applyPendingReload() -> Bool {
         reloadPending.store(false, ordering: .relaxed)
-        guard let requested = reloadMailbox.withLock({ box -> KpidConfig? in
+        guard var prepared = reloadMailbox.withLock({ box -> PreparedReload? in
             defer { box = nil }
             return box
         }) else { return false }
         let started = MonotonicClock.millis()
-        let change = ConfigChange(from: pipeline.config, to: requested)
-        for key in change.needsRestart {
-            logger.warning("config key needs a restart; its running value is kept", metadata: ["key": "\(key)"])
+        if prepared.base != pipeline.config {
+            // Another reload was applied after this one was prepared: diff again, here.
+            do {
+                guard let again = try prepareReload(prepared.requested) else { return false }
+                prepared = again
+            } catch {
+                rejectReload(step: "pipeline", error: error)
+                return false
+            }
         }
+        let change = prepared.change
         let config = change.applied
-        if config == pipeline.config {
-            logger.info("config unchanged; nothing to reload")
-            metrics?.reloaded(.applied)
-            notifier.ready(status: "config unchanged; receiving on \(config.sources.count) source(s)")
-            return false
-        }
-        let next: IngestPipeline
-        do { next = try IngestPipeline(config: config, clock: clock) } catch {
-            rejectReload(step: "pipeline", error: error)
-            return false
-        }
+        let next = prepared.pipeline
         let rebind: SourceRebind
         do { rebind = try sockets.prepareRebind(to: config, change: change) } catch {
             rejectReload(step: "sources", error: error)
@@ -79,6 +116,7 @@ extension IngestLoop {
         }
         receivedBeforeReload += pipeline.counters.receivedTotal
         pipeline = next
+        runningConfig.withLock { $0 = config }
         sockets = rebind.next
         authenticated = sockets.curve
         flushInterval = max(10, config.flushIntervalMillis)
@@ -112,11 +150,5 @@ extension IngestLoop {
     private func drain(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage) {
         var rounds = 0
         while rounds < 16, receiveBatch(socket, source: source, message: message, limit: 1024) == 1024 { rounds += 1 }
-    }
-
-    private func rejectReload(step: String, error: any Error) {
-        logger.error("config reload rejected; the running config is kept", metadata: ["step": "\(step)", "error": "\(error)"])
-        metrics?.reloaded(.rejected)
-        notifier.ready(status: "reload rejected: \(error)")
     }
 }

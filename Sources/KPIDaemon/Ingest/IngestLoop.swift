@@ -22,10 +22,12 @@ public final class IngestLoop: @unchecked Sendable {
     let logger: Logger
     var flushInterval: Int64
     private let stopFlag = Atomic<Bool>(false)
-    /// A reload's mailbox: the newest validated config not applied yet, and a flag the loop reads
+    /// A reload's mailbox: the newest prepared reload not applied yet, and a flag the loop reads
     /// once per round (an atomic load; the lock is taken only when it is set).
-    let reloadMailbox = Mutex<KpidConfig?>(nil)
+    let reloadMailbox = Mutex<PreparedReload?>(nil)
     let reloadPending = Atomic<Bool>(false)
+    /// The config the loop runs, readable from any thread (a reload is prepared against it).
+    let runningConfig: Mutex<KpidConfig>
     /// Where a reload restores the state of unchanged metrics from (nil: nothing is restored).
     let store: KPIStore?
     let metrics: SelfMetrics?
@@ -51,6 +53,7 @@ public final class IngestLoop: @unchecked Sendable {
          store: KPIStore? = nil, metrics: SelfMetrics? = nil) {
         self.store = store
         self.metrics = metrics
+        self.runningConfig = Mutex(pipeline.config)
         self.notifier = notifier
         self.health = health
         self.heartbeatMillis = min(notifier.watchdogIntervalMillis ?? 5_000, 5_000)
