@@ -42,7 +42,7 @@ public final class IngestLoop: @unchecked Sendable {
     let notifier: SystemdNotifier
     let heartbeatMillis: Int64
     let health: DaemonHealth?
-    var lastStatus = (at: Int64(0), events: Int64(0))
+    private var lastStatus = (at: Int64(0), events: Int64(0))
     /// Refused CURVE handshakes and dropped connections, read from the sources' monitors.
     private var refusals = ConnectionEvents()
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
