@@ -234,14 +234,17 @@ def test_a_reload_whose_new_endpoint_cannot_be_bound_is_rejected_and_changes_not
     assert kpid.stop() == 0
 
 
-def test_a_changed_source_that_keeps_its_endpoint_is_rebound_on_it(kpid_factory, free_ports):
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_changed_source_that_keeps_its_endpoint_is_rebound_on_it(kpid_factory, free_ports, short_tmp, transport):
     port, = free_ports(1)
     ts = base_ts()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    kpid = kpid_factory(config([pull("api", port)], [metric("n")]))
+    # ipc: the old listener unlinks its path when it closes, which must not remove the new one's.
+    endpoint = f"tcp://127.0.0.1:{port}" if transport == "tcp" else f"ipc://{short_tmp}/events"
+    source = {"name": "api", "kind": "pull", "bind": [endpoint]}
+    kpid = kpid_factory(config([source], [metric("n")]))
     push_ndjson(kpid, endpoint, [{"type": "e", "ts": ts}] * 30)
     kpid.wait_until(lambda: hour_value(kpid, "n", ts) == 30, timeout=10, what="n = 30")
-    line = reload(kpid, config([{**pull("api", port), "receive_hwm": 5000}], [metric("n")]), "config reloaded")
+    line = reload(kpid, config([{**source, "receive_hwm": 5000}], [metric("n")]), "config reloaded")
     assert field(line, "sources_rebound") == "api"
     push_ndjson(kpid, endpoint, [{"type": "e", "ts": ts}] * 60)
     kpid.wait_until(lambda: kpid.counter_sum("events_received") == 90, timeout=10, what="90 events")
