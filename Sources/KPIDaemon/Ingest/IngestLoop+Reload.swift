@@ -125,7 +125,7 @@ extension IngestLoop {
             if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i, message: message) }
         }
         for failure in rebind.finish() {
-            logger.error("reload: endpoint could not be bound again", metadata: ["error": "\(failure)"])
+            logger.error("reload: endpoint could not be bound or connected again", metadata: ["error": "\(failure)"])
         }
         logger.info("config reloaded", metadata: [
             "metrics_added": "\(change.metricsAdded.joined(separator: ","))",

@@ -7,9 +7,12 @@ import ZeroMQ
 /// are open, bound and connected, while the running sockets are all still open.
 ///
 /// ``cancel()`` closes the new sockets and leaves the running set as it was. ``finish()`` closes
-/// the retired sockets (removed and changed sources) and binds the endpoints that one of them held
-/// (a changed source that keeps an endpoint cannot bind it while the old socket still listens).
-/// Kept sources move over with their socket, so nothing queued in them is lost.
+/// the retired sockets (removed and changed sources), then binds the endpoints that one of them
+/// held (a changed source that keeps an endpoint cannot bind it while the old socket still
+/// listens) and connects to the endpoints one of them was connected to (two SUB sockets on one
+/// publisher would both receive, and count, what it publishes meanwhile; a PUSH peer would hand
+/// messages to the old socket). Kept sources move over with their socket, so nothing queued in
+/// them is lost.
 struct SourceRebind {
     /// The sockets of the new config, in its order.
     let next: SourceSockets
@@ -17,24 +20,28 @@ struct SourceRebind {
     let retired: [SourceSocket]
     /// Sockets opened for added and changed sources.
     let opened: [SourceSocket]
-    /// Bind endpoints held by a retired socket, bound by ``finish()``.
-    let deferred: [(socket: SourceSocket, endpoint: String)]
+    /// Endpoints a retired socket binds or connects to, bound or connected by ``finish()``.
+    let deferred: [(socket: SourceSocket, endpoint: String, bind: Bool)]
 
     /// Closes the sockets opened for the reload; the running set is untouched.
     func cancel() {
         for s in opened { s.close() }
     }
 
-    /// Closes the retired sockets, then binds the deferred endpoints (retrying for up to about a
-    /// second: libzmq closes a listener asynchronously). Returns the endpoints that could not be
-    /// bound.
+    /// Closes the retired sockets, then binds (retrying for up to about a second: libzmq closes a
+    /// listener asynchronously) and connects the deferred endpoints. Returns the endpoints that
+    /// could not be bound or connected.
     func finish() -> [SourceError] {
         for s in retired { s.close() }
         guard !deferred.isEmpty else { return [] }
         // An ipc:// listener unlinks its path when its close completes: let that happen first.
-        if deferred.contains(where: { $0.endpoint.hasPrefix("ipc://") }) { Thread.sleep(forTimeInterval: 0.1) }
+        if deferred.contains(where: { $0.bind && $0.endpoint.hasPrefix("ipc://") }) { Thread.sleep(forTimeInterval: 0.1) }
         var failures: [SourceError] = []
-        for (socket, endpoint) in deferred {
+        for (socket, endpoint, bind) in deferred {
+            guard bind else {
+                do { try socket.connect(endpoint) } catch let e as SourceError { failures.append(e) } catch {}
+                continue
+            }
             var attempt = 0
             while true {
                 do {
@@ -59,15 +66,16 @@ struct SourceRebind {
 extension SourceSockets {
     /// Prepares the sockets of `config` after `change`: kept sources reuse their socket (with the
     /// new `max_message_bytes`, which applies to new connections), added and changed sources get a
-    /// new socket, bound and connected, except for endpoints a retired socket still holds. On a
-    /// failure nothing changes: the new sockets are closed and ``SourceError`` is thrown.
+    /// new socket, bound and connected, except for endpoints a retired socket binds or connects
+    /// to. On a failure nothing changes: the new sockets are closed and ``SourceError`` is thrown.
     func prepareRebind(to config: KpidConfig, change: ConfigChange) throws -> SourceRebind {
         let running = Dictionary(sources.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let kept = Set(change.sourcesKept)
         let retired = sources.filter { !kept.contains($0.name) }
         let held = Set(retired.flatMap(\.config.bind))
+        let connected = Set(retired.flatMap(\.config.connect))
         var opened: [SourceSocket] = []
-        var deferred: [(socket: SourceSocket, endpoint: String)] = []
+        var deferred: [(socket: SourceSocket, endpoint: String, bind: Bool)] = []
         var next: [SourceSocket] = []
         do {
             for source in config.sources {
@@ -79,9 +87,11 @@ extension SourceSockets {
                 opened.append(s)
                 next.append(s)
                 for endpoint in source.bind {
-                    if held.contains(endpoint) { deferred.append((s, endpoint)) } else { try s.bind(endpoint) }
+                    if held.contains(endpoint) { deferred.append((s, endpoint, true)) } else { try s.bind(endpoint) }
                 }
-                try s.connectAll()
+                for endpoint in source.connect {
+                    if connected.contains(endpoint) { deferred.append((s, endpoint, false)) } else { try s.connect(endpoint) }
+                }
             }
         } catch {
             for s in opened { s.close() }

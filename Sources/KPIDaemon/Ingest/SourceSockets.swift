@@ -59,12 +59,10 @@ final class SourceSocket {
         }
     }
 
-    /// Connects every `connect` endpoint (libzmq connects in the background). Throws ``SourceError``.
-    func connectAll() throws {
-        for endpoint in config.connect {
-            do { try socket.connect(endpoint) } catch let e as ZmqError {
-                throw SourceError(source: config.name, endpoint: "connect \(endpoint)", underlying: e)
-            }
+    /// Connects one endpoint (libzmq connects in the background). Throws ``SourceError``.
+    func connect(_ endpoint: String) throws {
+        do { try socket.connect(endpoint) } catch let e as ZmqError {
+            throw SourceError(source: config.name, endpoint: "connect \(endpoint)", underlying: e)
         }
     }
 
@@ -73,7 +71,7 @@ final class SourceSocket {
         let s = try SourceSocket(source: source, limits: limits, context: context)
         do {
             for endpoint in source.bind { try s.bind(endpoint) }
-            try s.connectAll()
+            for endpoint in source.connect { try s.connect(endpoint) }
         } catch {
             s.close()
             throw error
