@@ -86,6 +86,7 @@ let package = Package(
                 "KPICore", "KPIPipeline", "KPIConfig", "KPIStore", "ZeroMQ", "KPINotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]

@@ -6,6 +6,7 @@ import KPIPipeline
 import KPIStore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import ZeroMQ
 
 /// Everything one running kpid is made of, built from a config: the SQLite store, the flush
@@ -15,6 +16,7 @@ import ZeroMQ
 /// and migrated first, then every endpoint is bound or connected, and only then is the daemon
 /// ready (the `kpid ready` log line).
 public final class Daemon: Sendable {
+    /// The config kpid started with; a reload (SIGHUP) changes the one the ingest loop runs.
     public let config: KpidConfig
     public let store: KPIStore
     let loop: IngestLoop
@@ -30,10 +32,15 @@ public final class Daemon: Sendable {
     /// Alert evaluation and the outbox delivery service (nil without rules and receivers).
     let alerts: AlertRunner?
     let delivery: OutboxDelivery?
+    /// The file `config` was read from; SIGHUP reads it again (nil: SIGHUP is not handled).
+    let configPath: String?
 
-    /// Opens the store and the sockets for `config`. Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
-    public init(config: KpidConfig, databasePath: String? = nil, clock: any WallClock = SystemClock(), logger: Logger) throws {
+    /// Opens the store and the sockets for `config`, read from `configPath` (SIGHUP reloads it).
+    /// Throws ``BotPatternError``, ``StoreError`` or ``SourceError``.
+    public init(config: KpidConfig, configPath: String? = nil, databasePath: String? = nil, clock: any WallClock = SystemClock(),
+                logger: Logger) throws {
         self.config = config
+        self.configPath = configPath
         self.logger = logger
         // The pipeline first: it compiles the bot patterns, and a failure must start nothing.
         let pipeline = try IngestPipeline(config: config, clock: clock)
@@ -80,14 +87,20 @@ public final class Daemon: Sendable {
                                  metrics: metrics, health: health, alerts: alerts, pruner: pruner)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
-                          health: health)
+                          health: health, store: store, metrics: metrics)
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns. Logs `kpid ready`
     /// and tells systemd `READY=1` once the store is open, every endpoint is bound or connected
-    /// and the status listener (when enabled) accepts connections.
+    /// and the status listener (when enabled) accepts connections. SIGHUP reloads the config
+    /// (``ReloadService``).
     public func run() async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: IngestService(loop: loop))]
+        // Trap SIGHUP before anything reports ready: its default action would end the process.
+        let reload: ReloadService? = if let configPath {
+            ReloadService(signals: await UnixSignalsSequence(trapping: .sighup), configPath: configPath, loop: loop,
+                          notifier: notifier, logger: logger)
+        } else { nil }
         let endpoints = config.sources.flatMap { $0.bind + $0.connect }.joined(separator: ",")
         let (config, logger, notifier) = (self.config, self.logger, self.notifier)
         @Sendable func ready(status: String) {
@@ -103,7 +116,9 @@ public final class Daemon: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: services + (delivery.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
+                // The reload service last: a graceful shutdown stops it first.
+                services: services + (delivery.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + (reload.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

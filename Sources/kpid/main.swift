@@ -8,7 +8,7 @@ import Metrics
 import Prometheus
 
 /// `kpid`: the daemon. Loads the config, opens SQLite, binds the ZeroMQ sources, and turns events
-/// into windowed aggregates until SIGTERM/SIGINT.
+/// into windowed aggregates until SIGTERM/SIGINT. SIGHUP reloads the config.
 ///
 /// Exit status: 0 after a graceful shutdown, 78 (EX_CONFIG) for an invalid config, 73
 /// (EX_CANTCREAT) when the database cannot be opened, 69 (EX_UNAVAILABLE) when an endpoint
@@ -52,7 +52,7 @@ struct KpidCommand: AsyncParsableCommand {
         }
         let daemon: Daemon
         do {
-            daemon = try Daemon(config: cfg, databasePath: db, logger: logger)
+            daemon = try Daemon(config: cfg, configPath: config, databasePath: db, logger: logger)
         } catch let e as CurveKeyError {
             FileHandle.standardError.write(Data("kpid: invalid config: \(e)\n".utf8))
             throw ExitCode(ConfigError.exitCode)

@@ -215,6 +215,21 @@ class Kpid:
         pytest.fail(f"timed out after {timeout} s waiting for {what}; counters: {self.counters()}\n{self.logs()}")
 
 
+def receive_notify(sock: socket.socket, seconds: float) -> list[tuple[float, str]]:
+    """The sd_notify datagrams that reach `sock` (an AF_UNIX datagram listener standing in for
+    systemd) within `seconds`, each with its monotonic arrival time."""
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data = sock.recv(4096)
+        except socket.timeout:
+            break
+        out.append((time.monotonic(), data.decode()))
+    return out
+
+
 def run_kpictl(kpictl_bin: str, *args: str, input_bytes: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([kpictl_bin, *args], input=input_bytes, capture_output=True, timeout=timeout)
 

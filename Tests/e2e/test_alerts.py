@@ -8,6 +8,7 @@ import json
 import mailbox
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -529,6 +530,37 @@ def test_alerts_are_grouped_then_repeated_after_repeat_interval(kpid_factory, fr
         assert 0.9 <= reqs[1]["t"] - reqs[0]["t"] <= 2.5, "the new alert waited for group_interval"
         assert 2.9 <= reqs[2]["t"] - reqs[1]["t"] <= 4.5, "the repeat came after repeat_interval"
         assert len({r["headers"]["idempotency-key"] for r in reqs}) == 3
+    finally:
+        pub.close()
+    k.stop()
+
+
+def test_a_sighup_that_changes_the_rules_applies_them_without_a_restart(kpid_factory, free_ports, webhook):
+    hook = webhook().start()
+    zport = free_ports(1)[0]
+    never = """
+[[alerts]]
+name = "tenant_errors"
+metric = "errors"
+condition = "value >= 1000"
+severity = "critical"
+"""
+    k = start(kpid_factory, config(zport, hook_receiver("hook", hook.port), rules=never))
+    pub = Publisher(zport)
+    m0 = past_minute()
+    try:
+        pub.errors("t1", 3, ts=m0 + 1_000)
+        k.wait_until(lambda: k.counter_sum("events_received") == 3, timeout=10, what="3 events")
+        time.sleep(0.6)
+        assert bodies(hook) == []
+        # Same receivers and [alerting], the default rule (value >= 3): the rules reload.
+        k.config_path.write_text(config(zport, hook_receiver("hook", hook.port)), encoding="utf-8")
+        k.proc.send_signal(signal.SIGHUP)
+        k.wait_until(lambda: 'msg="config reloaded"' in k.stdout_path.read_text(), timeout=20, what="the reload")
+        assert "alert_rules=reloaded" in k.stdout_path.read_text()
+        pub.errors("t1", 3, ts=m0 + 2_000)
+        [body] = wait_for(lambda: bodies(hook), 10, "the notification of the reloaded rule")
+        assert body["groupLabels"] == {"alertname": "tenant_errors", "tenant": "t1"}
     finally:
         pub.close()
     k.stop()

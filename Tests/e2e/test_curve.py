@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import stat
 import subprocess
 import time
@@ -36,6 +38,15 @@ def make_keys(kpictl_bin: str, root: Path, clients: list[str]) -> dict[str, tupl
     return pairs
 
 
+def start_with_keys(kpid_factory, kpictl_bin: str, text: str, clients: list[str]):
+    """A kpid on `text` with fresh keys (see make_keys); returns it, the client pairs and the
+    server's public key."""
+    k = kpid_factory(text, start=False)
+    pairs = make_keys(kpictl_bin, k.workdir, clients)
+    k.start()
+    return k, pairs, (k.workdir / "keys" / "server.key").read_bytes().strip()
+
+
 def curve_source(port: int) -> dict:
     return {"name": "secure", "kind": "pull", "bind": [f"tcp://127.0.0.1:{port}"],
             "curve_secret_key": "keys/server.key_secret", "curve_public_key": "keys/server.key",
@@ -58,6 +69,13 @@ def push(ctx: zmq.Context, port: int, server_key: bytes | None, pair: tuple[byte
     return s
 
 
+def send_clicks(k, sock: zmq.Socket, n: int, total: int) -> None:
+    """Sends n clicks on `sock` and waits until the secure source has counted `total` clicks."""
+    for _ in range(n):
+        sock.send(event("click"))
+    k.wait_until(lambda: k.counter("events_received", source="secure", type="click") == total, 15, f"{total} clicks")
+
+
 def event(type_: str, tenant: str | None = "t1", **more) -> bytes:
     e = {"type": type_, "ts": int(time.time() * 1000), **more}
     if tenant is not None:
@@ -67,16 +85,11 @@ def event(type_: str, tenant: str | None = "t1", **more) -> bytes:
 
 def test_listed_key_is_counted_and_unknown_or_plain_clients_are_refused_and_counted(kpid_factory, kpictl_bin, free_ports):
     port, = free_ports(1)
-    k = kpid_factory(config(port), start=False)
-    pairs = make_keys(kpictl_bin, k.workdir, ["scraper"])
-    k.start()
-    server_key = (k.workdir / "keys" / "server.key").read_bytes().strip()
+    k, pairs, server_key = start_with_keys(kpid_factory, kpictl_bin, config(port), ["scraper"])
     ctx = zmq.Context()
     try:
         good = push(ctx, port, server_key, pairs["scraper"])
-        for _ in range(5):
-            good.send(event("click"))
-        k.wait_until(lambda: k.counter("events_received", source="secure", type="click") == 5, 15, "5 clicks from scraper")
+        send_clicks(k, good, 5, total=5)
 
         stranger = push(ctx, port, server_key, zmq.curve_keypair())
         for _ in range(5):
@@ -125,10 +138,7 @@ tenants = ["t1"]
 def test_publisher_outside_its_types_or_tenants_is_rejected_and_the_next_allowed_event_counts(
         kpid_factory, kpictl_bin, free_ports):
     port, = free_ports(1)
-    k = kpid_factory(config(port, PUBLISHERS), start=False)
-    pairs = make_keys(kpictl_bin, k.workdir, ["scraper", "web"])
-    k.start()
-    server_key = (k.workdir / "keys" / "server.key").read_bytes().strip()
+    k, pairs, server_key = start_with_keys(kpid_factory, kpictl_bin, config(port, PUBLISHERS), ["scraper", "web"])
     ctx = zmq.Context()
     try:
         scraper = push(ctx, port, server_key, pairs["scraper"])
@@ -175,3 +185,33 @@ def test_secret_key_readable_by_others_stops_kpid_with_exit_78_naming_the_file(k
     err = proc.stderr.decode()
     assert "sources[0].curve_secret_key" in err and str(secret) in err and "0644" in err, err
     assert not k.db_path.exists()
+
+
+def test_a_reload_that_changes_curve_settings_keeps_the_running_ones_and_logs_that_they_need_a_restart(
+        kpid_factory, kpictl_bin, free_ports):
+    port, port2 = free_ports(2)
+    k, pairs, server_key = start_with_keys(kpid_factory, kpictl_bin, config(port), ["scraper"])
+    # A new client key and a second CURVE source: the ZAP handler read its keys at the start.
+    newbie = zmq.curve_keypair()
+    (k.workdir / "keys" / "clients" / "newbie.key").write_bytes(newbie[0] + b"\n")
+    second = {**curve_source(port2), "name": "secure2"}
+    k.config_path.write_text(toml_config(kpid={"time_zone": "UTC", "flush_interval": "100ms"},
+                                         sources=[curve_source(port), second], metrics=METRICS), encoding="utf-8")
+    k.proc.send_signal(signal.SIGHUP)
+    # Nothing else changed: what runs stays as it was.
+    k.wait_until(lambda: 'msg="config unchanged; nothing to reload"' in k.stdout_path.read_text(), 20, "the reload")
+    log = k.stdout_path.read_text()
+    assert 'key=sources[secure].curve' in log and 'key=sources[secure2].curve' in log, log
+    ctx = zmq.Context()
+    try:
+        send_clicks(k, push(ctx, port, server_key, pairs["scraper"]), 3, total=3)
+        refused = push(ctx, port, server_key, newbie)
+        refused.send(event("click"))
+        k.wait_until(lambda: k.counter_sum("curve_refused", source="secure", reason="unknown_key") >= 1, 15,
+                     "the new key's refusal")
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port2)) != 0, "a CURVE source was opened by a reload"
+    finally:
+        ctx.destroy(linger=0)
+    assert k.counter("events_received", source="secure", type="click") == 3
+    assert k.stop() == 0

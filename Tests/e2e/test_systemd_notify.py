@@ -12,20 +12,7 @@ import time
 import pytest
 import zmq
 
-from kpid_harness import toml_config
-
-
-def receive_all(sock: socket.socket, seconds: float) -> list[tuple[float, str]]:
-    out = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            data = sock.recv(4096)
-        except socket.timeout:
-            break
-        out.append((time.monotonic(), data.decode()))
-    return out
+from kpid_harness import receive_notify, toml_config
 
 
 def config(port: int) -> str:
@@ -53,7 +40,7 @@ def test_notify_ready_status_watchdog_stopping(kpid_factory, free_ports, short_t
         early = []
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not any(m.startswith("READY=1") for _, m in early):
-            early += receive_all(listener, 0.5)
+            early += receive_notify(listener, 0.5)
         ready = [m for _, m in early if m.startswith("READY=1")]
         assert ready and ready[0].startswith("READY=1\nSTATUS="), early
         # READY means the endpoint is bound: an event pushed now is received and counted.
@@ -66,7 +53,7 @@ def test_notify_ready_status_watchdog_stopping(kpid_factory, free_ports, short_t
         s.close()
         ctx.term()
 
-        window = receive_all(listener, 2.0)
+        window = receive_notify(listener, 2.0)
         watchdogs = [t for t, m in window if "WATCHDOG=1" in m]
         assert len(watchdogs) >= 6, window  # 2 s at ≤ 200 ms intervals, with slack for a busy machine
         gaps = [b - a for a, b in zip(watchdogs, watchdogs[1:])]
@@ -76,7 +63,7 @@ def test_notify_ready_status_watchdog_stopping(kpid_factory, free_ports, short_t
 
         kpid.proc.send_signal(signal.SIGTERM)
         assert kpid.proc.wait(timeout=20) == 0
-        tail = [m for _, m in receive_all(listener, 1.0)]
+        tail = [m for _, m in receive_notify(listener, 1.0)]
         assert any(m.startswith("STOPPING=1") for m in tail), tail
     finally:
         listener.close()

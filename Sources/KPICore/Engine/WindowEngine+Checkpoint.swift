@@ -10,13 +10,15 @@
 extension WindowEngine {
     /// The fingerprint of each metric's definition (name → 16 hex digits): a restore keeps the
     /// state of a metric only when its fingerprint is unchanged. It covers everything that gives
-    /// the state its meaning: events, pipeline, filter, aggregate, group-by, periods, time zone
-    /// (the effective one), rolling window, label cap and distinct limit.
+    /// the state its meaning: events, pipeline (and, for a metric over one, the pipeline's
+    /// definition), filter, aggregate, group-by, periods, time zone (the effective one), rolling
+    /// window, label cap and distinct limit.
     public var fingerprints: [String: String] {
         var out: [String: String] = [:]
         for m in metrics {
             let d = m.definition
-            let text = "\(d)|zone=\(m.windowing.timeZone.identifier)|cap=\(m.budget.cap)"
+            var text = "\(d)|zone=\(m.windowing.timeZone.identifier)|cap=\(m.budget.cap)"
+            if let p = d.pipeline { text += "|pipeline=" + (pipelineDefinitions[p] ?? "") }
             out[d.name] = Self.fnv1a(text)
         }
         return out

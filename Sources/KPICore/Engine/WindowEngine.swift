@@ -179,6 +179,7 @@ public final class WindowEngine: @unchecked Sendable {
             metricsByType.append([config.metrics.count + 1])
         }
         self.pipelineStreams = pipelineStreams
+        self.pipelineDefinitions = Dictionary(config.pipelines.map { ($0.name, "\($0)") }, uniquingKeysWith: { a, _ in a })
         self.catalog = catalog
         self.metrics = compiled
         self.allowedLateness = config.allowedLatenessMillis
@@ -214,6 +215,8 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     private var pipelineStreams: [String: Int] = [:]
+    /// Each qualification pipeline's definition as text, for the fingerprints of the metrics over it.
+    var pipelineDefinitions: [String: String] = [:]
     /// Stream of ``QualificationHealth/inputMetric`` (events a pipeline examined), or -1 without pipelines.
     public private(set) var healthInputStream = -1
     /// Stream of ``QualificationHealth/droppedMetric`` (events a filter dropped), or -1 without pipelines.

@@ -1,6 +1,7 @@
 import Foundation
 import KPICore
 import KPIPipeline
+import KPIStore
 import Logging
 import Synchronization
 import ZeroMQ
@@ -13,13 +14,25 @@ import ZeroMQ
 /// receiving new messages, process what libzmq has already delivered, write a last flush, wait
 /// for the writer, and return.
 public final class IngestLoop: @unchecked Sendable {
-    let pipeline: IngestPipeline
-    let sockets: SourceSockets
+    /// The pipeline and the sockets; a reload replaces both (see `IngestLoop+Reload.swift`).
+    var pipeline: IngestPipeline
+    var sockets: SourceSockets
     let writer: FlushWriter
     let clock: any WallClock
     let logger: Logger
-    let flushInterval: Int64
+    var flushInterval: Int64
     private let stopFlag = Atomic<Bool>(false)
+    /// A reload's mailbox: the newest prepared reload not applied yet, and a flag the loop reads
+    /// once per round (an atomic load; the lock is taken only when it is set).
+    let reloadMailbox = Mutex<PreparedReload?>(nil)
+    let reloadPending = Atomic<Bool>(false)
+    /// The config the loop runs, readable from any thread (a reload is prepared against it).
+    let runningConfig: Mutex<KpidConfig>
+    /// Where a reload restores the state of unchanged metrics from (nil: nothing is restored).
+    let store: KPIStore?
+    let metrics: SelfMetrics?
+    /// Events received by the pipelines a reload replaced.
+    var receivedBeforeReload: Int64 = 0
     /// Messages taken from one socket before moving to the next.
     var batchPerSocket = 256
     /// Longest time the shutdown drain may take.
@@ -33,10 +46,14 @@ public final class IngestLoop: @unchecked Sendable {
     /// Refused CURVE handshakes and dropped connections, read from the sources' monitors.
     private var refusals = ConnectionEvents()
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
-    private let authenticated: [Bool]
+    var authenticated: [Bool]
 
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
-         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil) {
+         notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil,
+         store: KPIStore? = nil, metrics: SelfMetrics? = nil) {
+        self.store = store
+        self.metrics = metrics
+        self.runningConfig = Mutex(pipeline.config)
         self.notifier = notifier
         self.health = health
         self.heartbeatMillis = min(notifier.watchdogIntervalMillis ?? 5_000, 5_000)
@@ -55,11 +72,15 @@ public final class IngestLoop: @unchecked Sendable {
     /// Runs the loop until ``requestStop()``; then drains, flushes and returns.
     func run() {
         let message = ZmqMultipartMessage(maxFrames: 4)
-        let poller = ZmqPoller(capacity: sockets.sockets.count)
-        for s in sockets.sockets { _ = poller.add(s) }
+        var poller = makePoller()
         var nextFlush = MonotonicClock.millis() + flushInterval
         var nextHeartbeat = MonotonicClock.millis()
         while !stopFlag.load(ordering: .acquiring) {
+            // A safe point: no message is half processed.
+            if reloadPending.load(ordering: .acquiring), applyPendingReload() {
+                poller = makePoller()
+                nextFlush = MonotonicClock.millis() + flushInterval
+            }
             var received = 0
             for (i, socket) in sockets.sockets.enumerated() {
                 received += receiveBatch(socket, source: i, message: message, limit: batchPerSocket)
@@ -99,11 +120,25 @@ public final class IngestLoop: @unchecked Sendable {
         flush()
         writer.drain()
         sockets.close()
-        logger.info("ingest stopped", metadata: ["drained_messages": "\(drained)", "events_received": "\(pipeline.counters.receivedTotal)"])
+        logger.info("ingest stopped", metadata: ["drained_messages": "\(drained)", "events_received": "\(receivedTotal)"])
+    }
+
+    /// Events received since start, across reloads.
+    var receivedTotal: Int64 { receivedBeforeReload + pipeline.counters.receivedTotal }
+
+    /// A poller over the current sockets (rebuilt after a reload).
+    func makePoller() -> ZmqPoller {
+        let poller = ZmqPoller(capacity: sockets.sockets.count)
+        for s in sockets.sockets { _ = poller.add(s) }
+        return poller
     }
 
     @inline(__always)
-    private func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
+    func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
+        // Read once per batch: `pipeline` and `authenticated` are vars (a reload swaps them), and
+        // each access to a class var costs a dynamic exclusivity check.
+        let pipeline = self.pipeline
+        let authenticated = self.authenticated[source]
         var n = 0
         while n < limit {
             let got: Bool
@@ -117,24 +152,25 @@ public final class IngestLoop: @unchecked Sendable {
             let count = message.frameCount + message.extraFrames
             pipeline.process(frameCount: count, first: message.frame(0),
                              second: message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0),
-                             source: source, publisher: publisher(of: message, source: source))
+                             source: source,
+                             publisher: authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1)
         }
         return n
     }
 
-    /// The publisher index of a CURVE source's message (its ZAP user id), -1 for plain sources.
+    /// The publisher index of a CURVE source's message (its ZAP user id), -1 for none.
     /// No allocation: the user id's bytes are compared with the known publisher names.
     @inline(__always)
-    private func publisher(of message: ZmqMultipartMessage, source: Int) -> Int {
-        guard authenticated[source], let user = message.propertyBytes("User-Id") else { return -1 }
-        return pipeline.permissions.index(ofUserID: user) ?? -1
+    private static func publisher(of message: ZmqMultipartMessage, permissions: PublisherPermissions) -> Int {
+        guard let user = message.propertyBytes("User-Id") else { return -1 }
+        return permissions.index(ofUserID: user) ?? -1
     }
 
     /// Keep-alive and live status for systemd (no-ops without a notify socket).
     private func heartbeat(now: Int64) {
         guard notifier.isEnabled else { return }
         if notifier.watchdogIntervalMillis != nil { notifier.watchdog() }
-        let events = pipeline.counters.receivedTotal
+        let events = receivedTotal
         let seconds = Double(max(1, now - lastStatus.at)) / 1000
         let rate = lastStatus.at == 0 ? 0 : Double(events - lastStatus.events) / seconds
         lastStatus = (now, events)
@@ -142,7 +178,7 @@ public final class IngestLoop: @unchecked Sendable {
         notifier.status("\(Int(rate.rounded())) events/s, \(events) events, \(rejects) rejects, \(pipeline.engine.openCellCount) open windows")
     }
 
-    private func flush() {
+    func flush() {
         var f = pipeline.flush()
         for n in f.batch.labelOverflows {
             logger.warning("metric over max_label_sets: new label sets are counted under {\"__overflow__\":\"true\"}", metadata: [

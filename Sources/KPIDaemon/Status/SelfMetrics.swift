@@ -21,7 +21,16 @@ public final class SelfMetrics: @unchecked Sendable {
     private let lastFlush: Gauge
     private let checkpointDuration: DurationHistogram
     private let retentionPruned: Counter
+    private let reloads: [ReloadResult: Counter]
     private let databasePath: String?
+
+    /// The outcome of a SIGHUP reload, the `result` label of `kpid_reloads_total`.
+    public enum ReloadResult: String, Sendable, CaseIterable {
+        /// The new config runs.
+        case applied
+        /// The new config was invalid (or could not be applied) and the running one was kept.
+        case rejected
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?) {
         self.registry = registry
@@ -43,7 +52,13 @@ public final class SelfMetrics: @unchecked Sendable {
         watermark = registry.makeGauge(name: "kpid_watermark_seconds", help: "Largest event time seen minus the allowed lateness (Unix seconds).")
         databaseBytes = registry.makeGauge(name: "kpid_database_bytes", help: "Size of the SQLite database and its WAL.")
         lastFlush = registry.makeGauge(name: "kpid_last_flush_timestamp_seconds", help: "Wall-clock time of the last successful flush write.")
+        reloads = Dictionary(uniqueKeysWithValues: ReloadResult.allCases.map {
+            ($0, registry.makeCounter(name: "kpid_reloads_total", labels: [("result", $0.rawValue)]))
+        })
     }
+
+    /// Counts one reload (SIGHUP) by outcome.
+    public func reloaded(_ result: ReloadResult) { reloads[result]?.increment() }
 
     /// Adds the counter increments of one flush.
     public func add(_ deltas: [CounterDelta]) {

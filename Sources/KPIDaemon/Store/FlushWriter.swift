@@ -16,8 +16,9 @@ public final class FlushWriter: @unchecked Sendable {
     private var writes = 0
     /// Flushes that failed at least once (read on the writer queue).
     public private(set) var failures = 0
-    /// Alert evaluation after each flush (nil without alert rules).
-    let alerts: AlertRunner?
+    /// Alert evaluation after each flush (nil without alert rules). Replaced by a reload that
+    /// changes the rules (``replaceAlerts(_:)``); read by the submitting thread and the queue.
+    private(set) var alerts: AlertRunner?
 
     private let metrics: SelfMetrics?
     private let health: DaemonHealth?
@@ -57,6 +58,12 @@ public final class FlushWriter: @unchecked Sendable {
             self.metrics?.add(f.counters)
             self.health?.wrote(at: MonotonicClock.millis(), failedFlushes: self.failed.count)
         }
+    }
+
+    /// Evaluates the flushes submitted from now on with `runner`. Call it from the thread that
+    /// submits, after ``drain()``: the queue is then idle and the swap is ordered with both.
+    func replaceAlerts(_ runner: AlertRunner) {
+        queue.sync { alerts = runner }
     }
 
     /// Blocks until every queued flush has been attempted.

@@ -73,6 +73,14 @@ public final class SystemdNotifier: Sendable {
     @discardableResult public func status(_ s: String) -> Bool { notify("STATUS=\(s)") }
     /// The watchdog keep-alive.
     @discardableResult public func watchdog() -> Bool { notify("WATCHDOG=1") }
+    /// `RELOADING=1` at the start of a reload, with `MONOTONIC_USEC=` (CLOCK_MONOTONIC, which
+    /// systemd ≥ 253 requires for `Type=notify-reload`); `READY=1` ends the reload.
+    @discardableResult public func reloading() -> Bool {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let micros = Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+        return notify("RELOADING=1\nMONOTONIC_USEC=\(micros)\nSTATUS=reloading the config")
+    }
     /// `STOPPING=1` at the start of a graceful shutdown.
     @discardableResult public func stopping() -> Bool { notify("STOPPING=1\nSTATUS=stopping") }
 }
