@@ -21,5 +21,5 @@ if [ "${1:-}" = "--test" ]; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$p"
     }
   done
-  python3 -c "import zmq, pytest, aiosmtpd, cryptography, duckdb" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
+  python3 -c "import zmq, pytest, pytest_timeout, aiosmtpd, cryptography, duckdb" 2>/dev/null || python3 -m pip install -q -r "$(dirname "$0")/../Tests/e2e/requirements.txt"
 fi

@@ -29,9 +29,18 @@ struct KpidCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Log format on stdout: logfmt (default) or json (one object per line).")
+    var logFormat: String = "logfmt"
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
+        switch logFormat {
+        case "logfmt": LoggingSystem.bootstrap { LogfmtLogHandler(label: $0, level: level) }
+        case "json": LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        default:
+            FileHandle.standardError.write(Data("kpid: --log-format must be logfmt or json, not \(logFormat)\n".utf8))
+            throw ExitCode(64)
+        }
         let logger = Logger(label: "kpid")
 
         let cfg: KpidConfig

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -412,6 +413,11 @@ def bodies(hook: Webhook) -> list[dict]:
     return [json.loads(r["body"]) for r in hook.requests() if r["status"] == 200]
 
 
+def metrics(k) -> str:
+    with urllib.request.urlopen(f"{k.status_url}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
 def test_pending_becomes_firing_only_after_for_has_passed_in_event_time(kpid_factory, free_ports, webhook):
     hook = webhook().start()
     zport = free_ports(1)[0]
@@ -430,6 +436,7 @@ severity = "high"
         # allowed_lateness is 1m: the watermark is the newest ts minus 60 s.
         pub.errors("t1", 3, ts=m0 + 1_000)          # holds at watermark m0-59s: pending
         wait_for(lambda: k._query("SELECT 1 FROM alert_state WHERE state = 'pending'"), 10, "the pending alert")
+        wait_for(lambda: 'kpid_alerts{rule="tenant_errors",state="pending"} 1' in metrics(k), 5, "kpid_alerts pending in /metrics")
         pub.errors("clock", 1, ts=m0 + 20_000)      # watermark m0-40s: held 19 s < 30 s
         time.sleep(1.0)
         assert hook.requests() == []
@@ -440,6 +447,9 @@ severity = "high"
         assert body["alerts"][0]["labels"] == {"alertname": "tenant_errors", "severity": "high", "tenant": "t1"}
         row = k._query("SELECT state, active_at, fired_at FROM alert_state WHERE rule = 'tenant_errors'")[0]
         assert (row["state"], row["fired_at"] - row["active_at"]) == ("firing", 39_000)
+        text = wait_for(lambda: (lambda t: t if 'kpid_alerts{rule="tenant_errors",state="firing"} 1' in t else None)(metrics(k)),
+                        5, "kpid_alerts firing in /metrics")
+        assert 'kpid_alerts{rule="tenant_errors",state="pending"} 0' in text
     finally:
         pub.close()
     k.stop()

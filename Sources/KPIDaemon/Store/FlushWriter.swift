@@ -87,7 +87,10 @@ public final class FlushWriter: @unchecked Sendable {
             let started = ContinuousClock.now
             if let checkpoint = try store.write(f) { metrics?.checkpointed(duration: checkpoint) }
             metrics?.wrote(duration: ContinuousClock.now - started, openCells: openCells, watermarkMillis: f.batch.watermark, at: f.now)
-            if let a = f.alerts { alerts?.committed(a) }
+            if let a = f.alerts {
+                alerts?.committed(a)
+                if let runner = alerts { metrics?.alerts(runner.stage.evaluator.activeInstances) }
+            }
             writes += 1
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
