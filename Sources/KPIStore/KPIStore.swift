@@ -61,6 +61,9 @@ public final class KPIStore: Sendable {
         public var qualifiedCutoffs: [String: EpochMillis]
         /// Alert state, history, notification log and outbox rows produced by this flush.
         public var alerts: AlertWrite?
+        /// The last journal `seq` whose message this flush's state covers, stored in
+        /// `journal_checkpoint` in the same transaction (nil: unchanged).
+        public var journalPosition: Int64?
         public init(batch: FlushBatch, counters: [CounterDelta] = [], rejects: [RejectSample] = [], now: EpochMillis,
                     qualified: [QualifiedEvent] = [], qualifiedCutoffs: [String: EpochMillis] = [:]) {
             self.batch = batch
@@ -74,7 +77,7 @@ public final class KPIStore: Sendable {
         /// True when writing the flush would change nothing in the database.
         public var isEmpty: Bool {
             batch.rows.isEmpty && counters.isEmpty && rejects.isEmpty && qualified.isEmpty && qualifiedCutoffs.isEmpty
-                && alerts == nil
+                && alerts == nil && journalPosition == nil
         }
     }
 
@@ -133,6 +136,7 @@ public final class KPIStore: Sendable {
                 try db.execute(sql: "DELETE FROM qualified_events WHERE pipeline = ? AND ts_ms < ?", arguments: [pipeline, cutoff])
             }
             if let alerts = flush.alerts { try Self.write(alerts, db: db, now: flush.now) }
+            if let position = flush.journalPosition { try Self.writeJournalPosition(position, db: db) }
         }
     }
 
