@@ -7,6 +7,10 @@ public struct StoreError: Error, CustomStringConvertible {
     public var path: String
     public var message: String
     public var description: String { "\(path): \(message)" }
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 }
 
 /// kpid's SQLite database: the `aggregates`, `rejects`, `counters` and `kpid_meta` tables.

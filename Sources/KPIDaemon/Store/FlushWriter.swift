@@ -7,6 +7,11 @@ import Logging
 /// Writes flushes to SQLite on its own serial queue, so that the ingest loop never waits for the
 /// disk. A flush that fails (disk full, database locked for longer than the busy timeout) is
 /// kept and written again, in order, before the next one: rows are never dropped, only delayed.
+///
+/// Journal batches go through the same queue, so a batch handed before a flush is committed
+/// before it. A batch that fails is kept and retried, in order, before the next one (its bytes
+/// stay in the backlog that `[journal] max_backlog_bytes` bounds). After each flush that moved
+/// the checkpoint, checkpointed journal rows past the retention are pruned in bounded batches.
 public final class FlushWriter: @unchecked Sendable {
     private let store: KPIStore
     private let queue = DispatchQueue(label: "kpid.flush-writer")
@@ -22,8 +27,22 @@ public final class FlushWriter: @unchecked Sendable {
     private let metrics: SelfMetrics?
     private let health: DaemonHealth?
 
+    /// Journal batches waiting for a commit (normally one at a time; more after a failure).
+    private var journalBacklog: [(batch: JournalBatch, sources: [String], publishers: [String])] = []
+    private let journalInFlight: JournalInFlight?
+    /// `[journal] retention`, and the checkpoint position last written (rows up to it may be pruned).
+    private let journalRetentionMillis: Int64
+    private var checkpointed: Int64
+    /// Rows deleted per pruning statement, and the time pruning may take after one flush.
+    var pruneBatch = 5_000
+    var pruneBudget: Duration = .milliseconds(20)
+
     public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
-                alerts: AlertRunner? = nil) {
+                alerts: AlertRunner? = nil, journal: JournalInFlight? = nil, journalRetentionMillis: Int64 = 30 * 86_400_000,
+                journalPosition: Int64 = 0) {
+        self.journalInFlight = journal
+        self.journalRetentionMillis = journalRetentionMillis
+        self.checkpointed = journalPosition
         self.metrics = metrics
         self.health = health
         self.store = store
@@ -33,9 +52,11 @@ public final class FlushWriter: @unchecked Sendable {
     }
 
     /// Queues a flush for writing; `openCells` is the engine's open cell count, for the metrics.
-    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0) {
-        let f = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
-                                qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
+    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0, journalPosition: Int64? = nil) {
+        var flush = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
+                                   qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
+        flush.journalPosition = journalPosition
+        let f = flush
         // With alert rules every flush is evaluated, empty or not: time passes for `for`,
         // `keep_firing_for`, `absent_for` and the group timers.
         if f.isEmpty && alerts == nil {
@@ -54,10 +75,57 @@ public final class FlushWriter: @unchecked Sendable {
         }
     }
 
-    /// Blocks until every queued flush has been attempted.
+    /// Queues a journal batch for its commit; the batch goes back to `journal` once committed.
+    public func submitJournal(_ batch: JournalBatch, sources: [String], publishers: [String]) {
+        queue.async {
+            self.journalBacklog.append((batch, sources, publishers))
+            self.commitJournal()
+        }
+    }
+
+    /// Blocks until every queued flush and journal batch has been attempted.
     public func drain() {
         queue.sync {
+            commitJournal()
             if !failed.isEmpty { retryFailed() }
+        }
+    }
+
+    /// Commits the waiting journal batches in order; stops at the first failure (retried with
+    /// the next batch, flush or drain).
+    private func commitJournal() {
+        while let first = journalBacklog.first {
+            let started = ContinuousClock.now
+            do {
+                try store.appendJournal(first.batch, sources: first.sources, publishers: first.publishers)
+            } catch {
+                metrics?.journalFailed()
+                if journalBacklog.count == 1 {
+                    logger.error("journal commit failed; will retry", metadata: ["error": "\(error)",
+                                                                                 "messages": "\(first.batch.entries.count)"])
+                }
+                return
+            }
+            metrics?.journalCommitted(duration: ContinuousClock.now - started)
+            journalBacklog.removeFirst()
+            journalInFlight?.committed(first.batch)
+        }
+    }
+
+    /// Deletes checkpointed journal rows older than the retention, a bounded batch at a time and
+    /// for at most ``pruneBudget``, so that ingest (which waits for nothing here) never stalls
+    /// behind a long delete; what is left is deleted after the next flush.
+    private func pruneJournal(now: EpochMillis) {
+        guard checkpointed > 0 else { return }
+        let started = ContinuousClock.now
+        do {
+            while true {
+                let n = try store.pruneJournal(receivedBefore: now - journalRetentionMillis, upTo: checkpointed, limit: pruneBatch)
+                if n > 0 { metrics?.journalPruned(n) }
+                if n < pruneBatch || ContinuousClock.now - started > pruneBudget { return }
+            }
+        } catch {
+            logger.warning("journal pruning failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -80,6 +148,10 @@ public final class FlushWriter: @unchecked Sendable {
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
             }
+            if let p = f.journalPosition {
+                checkpointed = p
+                pruneJournal(now: f.now)
+            }
         } catch {
             metrics?.failed()
             failures += 1
@@ -93,6 +165,7 @@ public final class FlushWriter: @unchecked Sendable {
             do {
                 try store.write(first)
                 if let a = first.alerts { alerts?.committed(a) }
+                if let p = first.journalPosition { checkpointed = p }
                 failed.removeFirst()
             } catch {
                 return
