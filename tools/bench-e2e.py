@@ -13,6 +13,13 @@ The machine is shared, so one pair of runs is noisy: the pair (sink, then kpid) 
 per-pair ratios; every pair is listed under "runs".
 
     python3 tools/bench-e2e.py [--events 2000000] [--batch 100] [--repeat 3] [--release]
+
+The shipped config journals both sources (`journal = true`, commit every 100 ms). With
+--journal-compare the null subscriber is not run: each repeat runs kpid with the journal off, then
+on, over the same messages, and reports the on/off ratio (issue 6's target: at least 0.6). The
+journal-on run must have committed one journal row per message and dropped none for the backlog.
+
+    python3 tools/bench-e2e.py --journal-compare [--events 2000000] [--repeat 3] [--release]
 """
 import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -74,7 +81,8 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
-def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
+def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None):
+    """kpid's rate; `journal` True/False turns every source's journal on/off (None: as shipped)."""
     port = free_port()
     ep = f"tcp://127.0.0.1:{port}"
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
@@ -86,6 +94,8 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
         # The foundation's metrics only: no [[pipelines]] table and no metric over a pipeline.
         blocks = re.split(r"\n(?=\[\[)", cfg)
         cfg = "\n".join(b for b in blocks if not b.startswith("[[pipelines]]") and "\npipeline = " not in b)
+    if journal is not None:
+        cfg = re.sub(r"(?m)^journal = (true|false)", "journal = %s" % ("true" if journal else "false"), cfg)
     # Relative paths in the config are relative to its file: point them back at conf/.
     cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     path = os.path.join(tmp, "kpid.toml")
@@ -112,7 +122,29 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=15)
     assert got == n, f"kpid counted {got} of {n} events (PUSH/PULL must lose none)"
+    if journal:
+        rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        dropped = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='journal_backlog_dropped'").fetchone()[0]
+        assert rows == len(msgs) and dropped == 0, f"journal: {rows} rows of {len(msgs)} messages, {dropped} over the backlog"
+    conn.close()
     return n / (t1 - t0)
+
+
+def in_tmp(run):
+    with tempfile.TemporaryDirectory() as tmp:
+        return run(tmp)
+
+
+def paired(a, baseline, subject, names):
+    """Runs baseline() then subject() --repeat times; the medians of both rates and of the
+    per-pair ratios (subject / baseline), and every pair."""
+    runs = []
+    for _ in range(max(1, a.repeat)):
+        b, s = baseline(), subject()
+        runs.append({names[0]: round(b), names[1]: round(s), "ratio": round(s / b, 3)})
+    return {"events": a.events, "batch": a.batch, "repeat": len(runs),
+            **{n: round(statistics.median(r[n] for r in runs)) for n in names},
+            "ratio": round(statistics.median(r["ratio"] for r in runs), 3), "runs": runs}
 
 
 def main():
@@ -123,21 +155,20 @@ def main():
     ap.add_argument("--release", action="store_true", help="use .build/release binaries")
     ap.add_argument("--without-qualification", action="store_true",
                     help="drop the shipped config's qualification pipeline and the metrics over it")
+    ap.add_argument("--journal-compare", action="store_true",
+                    help="kpid with the journal off, then on, per repeat; report the on/off ratio")
     a = ap.parse_args()
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
     msgs = make_messages(a.events, a.batch)
-    runs = []
-    for _ in range(max(1, a.repeat)):
-        with tempfile.TemporaryDirectory() as tmp:
-            null_rate = run_sink(bin_dir, msgs, a.events)
-            kpid_rate = run_kpid(bin_dir, msgs, a.events, tmp, a.without_qualification)
-        runs.append({"null_subscriber_events_per_s": round(null_rate), "kpid_events_per_s": round(kpid_rate),
-                     "ratio": round(kpid_rate / null_rate, 3)})
-    print(json.dumps({"events": a.events, "batch": a.batch, "repeat": len(runs),
-                      "null_subscriber_events_per_s": round(statistics.median(r["null_subscriber_events_per_s"] for r in runs)),
-                      "kpid_events_per_s": round(statistics.median(r["kpid_events_per_s"] for r in runs)),
-                      "ratio": round(statistics.median(r["ratio"] for r in runs), 3),
-                      "runs": runs}))
+    if a.journal_compare:
+        result = paired(a, lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, False)),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, True)),
+                        ("journal_off_events_per_s", "journal_on_events_per_s"))
+    else:
+        result = paired(a, lambda: run_sink(bin_dir, msgs, a.events),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification)),
+                        ("null_subscriber_events_per_s", "kpid_events_per_s"))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
