@@ -17,7 +17,9 @@ per-pair ratios; every pair is listed under "runs".
 The shipped config journals both sources (`journal = true`, commit every 100 ms). With
 --journal-compare the null subscriber is not run: each repeat runs kpid with the journal off, then
 on, over the same messages, and reports the on/off ratio (issue 6's target: at least 0.6). The
-journal-on run must have committed one journal row per message and dropped none for the backlog.
+journal-on run must have committed one journal row per message and dropped none for the backlog:
+--journal-backlog (default 1 GiB) replaces the shipped 64 MiB, which a 2M-event burst (~500 MB of
+NDJSON) outruns, so that the rate measured is the rate with every message journaled.
 
     python3 tools/bench-e2e.py --journal-compare [--events 2000000] [--repeat 3] [--release]
 """
@@ -81,8 +83,9 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
-def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None):
-    """kpid's rate; `journal` True/False turns every source's journal on/off (None: as shipped)."""
+def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None, journal_backlog=None):
+    """kpid's rate; `journal` True/False turns every source's journal on/off (None: as shipped);
+    `journal_backlog` replaces the shipped [journal] max_backlog_bytes."""
     port = free_port()
     ep = f"tcp://127.0.0.1:{port}"
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
@@ -96,6 +99,8 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None):
         cfg = "\n".join(b for b in blocks if not b.startswith("[[pipelines]]") and "\npipeline = " not in b)
     if journal is not None:
         cfg = re.sub(r"(?m)^journal = (true|false)", "journal = %s" % ("true" if journal else "false"), cfg)
+    if journal_backlog is not None:
+        cfg = re.sub(r"(?m)^max_backlog_bytes = \d+", "max_backlog_bytes = %d" % journal_backlog, cfg)
     # Relative paths in the config are relative to its file: point them back at conf/.
     cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     path = os.path.join(tmp, "kpid.toml")
@@ -157,12 +162,15 @@ def main():
                     help="drop the shipped config's qualification pipeline and the metrics over it")
     ap.add_argument("--journal-compare", action="store_true",
                     help="kpid with the journal off, then on, per repeat; report the on/off ratio")
+    ap.add_argument("--journal-backlog", type=int, default=1 << 30,
+                    help="[journal] max_backlog_bytes of the journal-on runs (default 1 GiB)")
     a = ap.parse_args()
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
     msgs = make_messages(a.events, a.batch)
     if a.journal_compare:
         result = paired(a, lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, False)),
-                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, True)),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, True,
+                                                          a.journal_backlog)),
                         ("journal_off_events_per_s", "journal_on_events_per_s"))
     else:
         result = paired(a, lambda: run_sink(bin_dir, msgs, a.events),

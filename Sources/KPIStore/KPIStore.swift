@@ -24,6 +24,8 @@ public struct StoreError: Error, CustomStringConvertible {
 public final class KPIStore: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// A connection of its own for WAL checkpoints (see ``checkpointWAL()``); nil when read-only.
+    let checkpointer: DatabaseQueue?
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String, readOnly: Bool = false) throws {
@@ -46,6 +48,9 @@ public final class KPIStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             if !readOnly {
                 try Schema.migrator.migrate(pool)
+                checkpointer = try Self.openCheckpointer(pool, path: path)
+            } else {
+                checkpointer = nil
             }
         } catch {
             throw StoreError(path: path, message: "\(error)")

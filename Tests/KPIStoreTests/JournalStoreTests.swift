@@ -120,3 +120,28 @@ final class JournalStoreTests: XCTestCase {
         XCTAssertEqual(try store.journalCount(), 3, "rows behind a younger one wait for it")
     }
 }
+
+/// WAL checkpoints from the store's own checkpointer connection.
+final class WALCheckpointTests: XCTestCase {
+    func testCheckpointCopiesTheCommittedWALPagesWithoutTheWriter() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try KPIStore(path: dir.appendingPathComponent("kpid.db").path)
+        let batch = JournalBatch()
+        let frame = [UInt8](repeating: 0x61, count: 50_000)
+        frame.withUnsafeBytes { f in
+            for seq in 1...20 {
+                batch.append(seq: Int64(seq), source: 0, publisher: -1, receivedAt: 0, frameCount: 1, first: f,
+                             second: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+        try store.appendJournal(batch, sources: ["s"], publishers: [])
+        let r = try store.checkpointWAL()
+        XCTAssertGreaterThan(r.walFrames, 200, "the journal's pages are in the WAL")
+        XCTAssertEqual(r.checkpointed, r.walFrames, "no reader holds an old snapshot: everything is copied")
+        XCTAssertEqual(try store.journalCount(), 20)
+        XCTAssertEqual(try KPIStore(path: dir.appendingPathComponent("kpid.db").path, readOnly: true).checkpointWAL().walFrames, 0,
+                       "a read-only store has no checkpointer")
+    }
+}

@@ -36,6 +36,8 @@ public final class FlushWriter: @unchecked Sendable {
     /// Rows deleted per pruning statement, and the time pruning may take after one flush.
     var pruneBatch = 5_000
     var pruneBudget: Duration = .milliseconds(20)
+    /// WAL checkpoints on their own queue, requested after every write.
+    private let checkpointer: WALCheckpointer
 
     public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
                 alerts: AlertRunner? = nil, journal: JournalInFlight? = nil, journalRetentionMillis: Int64 = 30 * 86_400_000,
@@ -43,6 +45,7 @@ public final class FlushWriter: @unchecked Sendable {
         self.journalInFlight = journal
         self.journalRetentionMillis = journalRetentionMillis
         self.checkpointed = journalPosition
+        self.checkpointer = WALCheckpointer(store: store, logger: logger)
         self.metrics = metrics
         self.health = health
         self.store = store
@@ -109,6 +112,7 @@ public final class FlushWriter: @unchecked Sendable {
             metrics?.journalCommitted(duration: ContinuousClock.now - started)
             journalBacklog.removeFirst()
             journalInFlight?.committed(first.batch)
+            checkpointer.request()
         }
     }
 
@@ -148,10 +152,10 @@ public final class FlushWriter: @unchecked Sendable {
             if !f.rejects.isEmpty, writes % 16 == 0 {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
             }
-            if let p = f.journalPosition {
-                checkpointed = p
-                pruneJournal(now: f.now)
-            }
+            // Pruning follows the checkpoint, and also runs now and then while it stands still.
+            if let p = f.journalPosition { checkpointed = p }
+            if f.journalPosition != nil || writes % 16 == 0 { pruneJournal(now: f.now) }
+            checkpointer.request()
         } catch {
             metrics?.failed()
             failures += 1
