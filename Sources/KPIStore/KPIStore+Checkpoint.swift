@@ -9,8 +9,9 @@ import GRDB
 /// net), and ``checkpointWAL()`` runs PASSIVE checkpoints from a connection of its own, which
 /// never blocks the writer or the readers.
 extension KPIStore {
-    /// WAL pages (4 KiB) past which the writer checkpoints by itself: 256 MiB.
-    static let writerAutoCheckpointPages = 65_536
+    /// WAL pages past which the writer checkpoints by itself: 256 MiB at 16 KiB pages (64 MiB in
+    /// a file created with 4 KiB pages by an older kpid).
+    static let writerAutoCheckpointPages = 16_384
 
     static func openCheckpointer(_ pool: DatabasePool, path: String) throws -> DatabaseQueue {
         try pool.writeWithoutTransaction { db in

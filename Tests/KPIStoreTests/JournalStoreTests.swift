@@ -138,10 +138,23 @@ final class WALCheckpointTests: XCTestCase {
         }
         try store.appendJournal(batch, sources: ["s"], publishers: [])
         let r = try store.checkpointWAL()
-        XCTAssertGreaterThan(r.walFrames, 200, "the journal's pages are in the WAL")
+        XCTAssertGreaterThan(r.walFrames, 1_000_000 / KPIStore.pageSize, "the journal's pages are in the WAL")
         XCTAssertEqual(r.checkpointed, r.walFrames, "no reader holds an old snapshot: everything is copied")
         XCTAssertEqual(try store.journalCount(), 20)
         XCTAssertEqual(try KPIStore(path: dir.appendingPathComponent("kpid.db").path, readOnly: true).checkpointWAL().walFrames, 0,
                        "a read-only store has no checkpointer")
+    }
+}
+
+extension WALCheckpointTests {
+    func testANewDatabaseHas16KiBPages() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("kpid.db").path
+        _ = try KPIStore(path: path)
+        let pageSize = try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
+        XCTAssertEqual(pageSize, KPIStore.pageSize)
+        XCTAssertEqual(try KPIStore(path: path).journalMode(), "wal", "reopened: still WAL, same pages")
     }
 }
