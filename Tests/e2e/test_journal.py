@@ -121,6 +121,24 @@ def test_replay_after_sigkill_recovers_what_no_flush_wrote_and_stamps_with_the_r
     assert kpid.counter("events_received", source="shop", type="order") == 300
 
 
+def test_sigterm_commits_the_journal_before_the_last_flush_and_its_checkpoint(kpid_factory, free_ports):
+    """Neither a periodic commit nor a periodic flush can happen during the test (both 1h): the
+    journal rows and the checkpoint come from the shutdown alone."""
+    port, = free_ports(1)
+    kpid = kpid_factory(journal_config(port, flush_interval="1h", commit_interval="1h"))
+    now = int(time.time() * 1000)
+    push(port, ndjson([{"type": "order", "ts": now, "shop": "s1"}] * 200, 20))
+    time.sleep(1.5)
+    assert journal_rows(kpid) == 0, "a commit happened before SIGTERM; the test proves nothing"
+    kpid.stop()
+    assert journal_rows(kpid) == 10 and checkpoint(kpid) == 10
+    assert counts(kpid) == {"s1": 200}
+    kpid.start()  # nothing to replay: the checkpoint covers the journal
+    kpid.stop()
+    assert 'msg="journal replayed"' not in kpid.stdout_path.read_text()
+    assert counts(kpid) == {"s1": 200}
+
+
 def test_without_the_journal_a_sigkill_loses_everything_since_the_last_flush(kpid_factory, free_ports):
     port, = free_ports(1)
     kpid = kpid_factory(journal_config(port, flush_interval="1h", journal=False))
