@@ -249,9 +249,10 @@ def test_ten_sigkills_under_steady_push_load_keep_aggregates_within_the_last_com
     the open windows and their next flush overwrites the rows."""
     port, = free_ports(1)
     kpid = kpid_factory(journal_config(port, flush_interval="300ms", commit_interval=f"{COMMIT_MS}ms"))
+    migrations = {r["identifier"] for r in kpid._query("SELECT identifier FROM grdb_migrations")}
     tables = {r["name"] for r in kpid._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not any(t.startswith("state_") for t in tables):
+    if "v7-state" not in migrations and not any(t.startswith("state_") for t in tables):
         kpid.stop()
-        pytest.skip("needs the state checkpoint (state_* tables, migration v7-state) to carry open windows over a restart")
+        pytest.skip("needs the state checkpoint (migration v7-state) to carry open windows over a restart")
     published, at_risk, margin = ten_sigkills_under_steady_push_load(kpid)
     assert_bounded_loss("aggregates", counts(kpid).get("s0", 0), published, at_risk, margin)
