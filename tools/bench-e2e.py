@@ -13,6 +13,20 @@ The machine is shared, so one pair of runs is noisy: the pair (sink, then kpid) 
 per-pair ratios; every pair is listed under "runs".
 
     python3 tools/bench-e2e.py [--events 2000000] [--batch 100] [--repeat 3] [--release]
+
+The shipped config journals both sources (`journal = true`, commit every 100 ms). With
+--journal-compare the null subscriber is not run: each repeat runs kpid with the journal off, then
+on, over the same messages, and reports the on/off ratio (issue 6's target: at least 0.6). The
+journal-on run must have committed one journal row per message and dropped none for the backlog:
+--journal-backlog (default 1 GiB) replaces the shipped 64 MiB, which a 2M-event burst (~500 MB of
+NDJSON) outruns, so that the rate measured is the rate with every message journaled.
+
+With --journal-replay kpid journals every message with no flush, is SIGKILLed and restarted; the
+replay it logs (messages, seconds) and the time to `kpid ready` are reported.
+
+    python3 tools/bench-e2e.py --journal-replay [--events 2000000] [--release]
+
+    python3 tools/bench-e2e.py --journal-compare [--events 2000000] [--repeat 3] [--release]
 """
 import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -74,11 +88,12 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
-def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
-    port = free_port()
-    ep = f"tcp://127.0.0.1:{port}"
+def write_config(tmp, ep, without_qualification=False, journal=None, journal_backlog=None, flush_interval="50ms"):
+    """The shipped config on endpoint `ep`, written into `tmp`; returns (config path, database path).
+    `journal` True/False turns every source's journal on/off (None: as shipped); `journal_backlog`
+    replaces the shipped [journal] max_backlog_bytes."""
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
-    cfg = cfg.replace('flush_interval = "1s"', 'flush_interval = "50ms"')
+    cfg = cfg.replace('flush_interval = "1s"', f'flush_interval = "{flush_interval}"')
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{free_port()}"]')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5556"]', f'bind = ["{ep}"]')
@@ -86,18 +101,35 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
         # The foundation's metrics only: no [[pipelines]] table and no metric over a pipeline.
         blocks = re.split(r"\n(?=\[\[)", cfg)
         cfg = "\n".join(b for b in blocks if not b.startswith("[[pipelines]]") and "\npipeline = " not in b)
+    if journal is not None:
+        cfg = re.sub(r"(?m)^journal = (true|false)", "journal = %s" % ("true" if journal else "false"), cfg)
+    if journal_backlog is not None:
+        cfg = re.sub(r"(?m)^max_backlog_bytes = \d+", "max_backlog_bytes = %d" % journal_backlog, cfg)
     # Relative paths in the config are relative to its file: point them back at conf/.
     cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     path = os.path.join(tmp, "kpid.toml")
     open(path, "w").write(cfg)
-    db = os.path.join(tmp, "bench.db")
+    return path, os.path.join(tmp, "bench.db")
+
+
+def start_kpid(bin_dir, path, db):
+    """Starts kpid and waits for `kpid ready`; returns (process, log lines so far, seconds to ready)."""
+    t0 = time.monotonic()
     p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
     for line in p.stdout:
+        lines.append(line)
         if "kpid ready" in line:
-            break
-    else:
-        sys.exit(f"kpid did not start (exit {p.wait()})")
+            return p, lines, time.monotonic() - t0
+    sys.exit(f"kpid did not start (exit {p.wait()})\n{''.join(lines)}")
+
+
+def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None, journal_backlog=None):
+    """kpid's rate (see write_config for the arguments)."""
+    ep = f"tcp://127.0.0.1:{free_port()}"
+    path, db = write_config(tmp, ep, without_qualification, journal, journal_backlog)
+    p, _, _ = start_kpid(bin_dir, path, db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     s, t0 = publish(ep, msgs)
     deadline = time.monotonic() + 300
@@ -112,7 +144,54 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False):
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=15)
     assert got == n, f"kpid counted {got} of {n} events (PUSH/PULL must lose none)"
+    if journal:
+        rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
+        dropped = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='journal_backlog_dropped'").fetchone()[0]
+        assert rows == len(msgs) and dropped == 0, f"journal: {rows} rows of {len(msgs)} messages, {dropped} over the backlog"
+    conn.close()
     return n / (t1 - t0)
+
+
+def run_replay(bin_dir, msgs, n, tmp, journal_backlog):
+    """Journals every message with no flush (flush_interval 1h), SIGKILLs kpid, restarts it and
+    reports the replay that kpid logs and the time to `kpid ready`; every event must be counted."""
+    ep = f"tcp://127.0.0.1:{free_port()}"
+    path, db = write_config(tmp, ep, journal=True, journal_backlog=journal_backlog, flush_interval="1h")
+    p, _, _ = start_kpid(bin_dir, path, db)
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    s, _ = publish(ep, msgs)
+    while conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] < len(msgs):
+        time.sleep(0.05)
+    p.kill()
+    p.wait()
+    s.close(linger=0)
+    p, lines, ready = start_kpid(bin_dir, path, db)
+    replayed = next(line for line in lines if 'msg="journal replayed"' in line)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    got = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='events_received'").fetchone()[0]
+    conn.close()
+    assert got == n, f"after the replay kpid counted {got} of {n} events"
+    fields = dict(re.findall(r"(\w+)=(\S+)", replayed))
+    return {"events": n, "messages": int(fields["messages"]), "replay_seconds": float(fields["seconds"]),
+            "replay_events_per_s": round(n / float(fields["seconds"])), "seconds_to_ready": round(ready, 3)}
+
+
+def in_tmp(run):
+    with tempfile.TemporaryDirectory() as tmp:
+        return run(tmp)
+
+
+def paired(a, baseline, subject, names):
+    """Runs baseline() then subject() --repeat times; the medians of both rates and of the
+    per-pair ratios (subject / baseline), and every pair."""
+    runs = []
+    for _ in range(max(1, a.repeat)):
+        b, s = baseline(), subject()
+        runs.append({names[0]: round(b), names[1]: round(s), "ratio": round(s / b, 3)})
+    return {"events": a.events, "batch": a.batch, "repeat": len(runs),
+            **{n: round(statistics.median(r[n] for r in runs)) for n in names},
+            "ratio": round(statistics.median(r["ratio"] for r in runs), 3), "runs": runs}
 
 
 def main():
@@ -123,21 +202,27 @@ def main():
     ap.add_argument("--release", action="store_true", help="use .build/release binaries")
     ap.add_argument("--without-qualification", action="store_true",
                     help="drop the shipped config's qualification pipeline and the metrics over it")
+    ap.add_argument("--journal-compare", action="store_true",
+                    help="kpid with the journal off, then on, per repeat; report the on/off ratio")
+    ap.add_argument("--journal-replay", action="store_true",
+                    help="journal every message, SIGKILL kpid before any flush, restart: the replay's speed")
+    ap.add_argument("--journal-backlog", type=int, default=1 << 30,
+                    help="[journal] max_backlog_bytes of the journal-on runs (default 1 GiB)")
     a = ap.parse_args()
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
     msgs = make_messages(a.events, a.batch)
-    runs = []
-    for _ in range(max(1, a.repeat)):
-        with tempfile.TemporaryDirectory() as tmp:
-            null_rate = run_sink(bin_dir, msgs, a.events)
-            kpid_rate = run_kpid(bin_dir, msgs, a.events, tmp, a.without_qualification)
-        runs.append({"null_subscriber_events_per_s": round(null_rate), "kpid_events_per_s": round(kpid_rate),
-                     "ratio": round(kpid_rate / null_rate, 3)})
-    print(json.dumps({"events": a.events, "batch": a.batch, "repeat": len(runs),
-                      "null_subscriber_events_per_s": round(statistics.median(r["null_subscriber_events_per_s"] for r in runs)),
-                      "kpid_events_per_s": round(statistics.median(r["kpid_events_per_s"] for r in runs)),
-                      "ratio": round(statistics.median(r["ratio"] for r in runs), 3),
-                      "runs": runs}))
+    if a.journal_replay:
+        result = in_tmp(lambda t: run_replay(bin_dir, msgs, a.events, t, a.journal_backlog))
+    elif a.journal_compare:
+        result = paired(a, lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, False)),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification, True,
+                                                          a.journal_backlog)),
+                        ("journal_off_events_per_s", "journal_on_events_per_s"))
+    else:
+        result = paired(a, lambda: run_sink(bin_dir, msgs, a.events),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification)),
+                        ("null_subscriber_events_per_s", "kpid_events_per_s"))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

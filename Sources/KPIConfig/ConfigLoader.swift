@@ -57,14 +57,14 @@ public enum ConfigLoader {
 
 enum ConfigKeys {
     static let root = ["kpid", "storage", "retention", "status", "limits", "sources", "pipelines", "metrics", "publishers",
-                       "alerting", "receivers", "alerts"]
+                       "alerting", "receivers", "alerts", "journal"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
                        "track_sequences", "max_label_sets", "distinct_exact_max"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let status = ["enabled", "listen"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "max_fields_per_event", "max_field_bytes",
                          "reject_sample_bytes"]
-    static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm"]
+    static let source = ["name", "kind", "bind", "connect", "subscribe", "receive_hwm", "journal"]
     static let metric = ["name", "events", "pipeline", "filter", "aggregate", "group_by", "windows", "time_zone",
                          "rolling", "step", "max_label_sets", "distinct_exact_max"]
     static let endpointSchemes = ["tcp://", "ipc://", "inproc://", "pgm://", "epgm://"]
@@ -220,6 +220,8 @@ struct ConfigCompiler {
             }
         }
 
+        journal(root, into: &config)
+
         switch tableArray(root, "sources") {
         case .absent:
             fail("sources", "no sources configured",
@@ -358,6 +360,8 @@ struct ConfigCompiler {
 
         let curve = curve(t, prefix: prefix)
         if curve.isInvalid { ok = false }
+        let journal = bool(t, "journal", prefix: prefix)
+        if journal.isInvalid { ok = false }
 
         guard ok, let n = name.value, let k = kind else { return nil }
         var s = SourceConfig(name: n, kind: k)
@@ -366,6 +370,7 @@ struct ConfigCompiler {
         s.connect = connectList
         if let subscribe { s.subscribe = subscribe }
         if let h = hwm.value { s.receiveHighWaterMark = h }
+        if let j = journal.value { s.journal = j }
         return s
     }
 
@@ -688,7 +693,7 @@ struct ConfigCompiler {
                 // A key that belongs in a section, written before any header.
                 let owners: [(String, [String])] = [("[kpid]", ConfigKeys.kpid), ("[storage]", ConfigKeys.storage),
                                                     ("[status]", ConfigKeys.status),
-                                                    ("[limits]", ConfigKeys.limits)]
+                                                    ("[limits]", ConfigKeys.limits), ("[journal]", ConfigKeys.journal)]
                 if let owner = owners.first(where: { $0.1.contains(key) }) {
                     hint = "\(key) belongs in \(owner.0): put it under that header"
                 }

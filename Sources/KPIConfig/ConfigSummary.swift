@@ -43,9 +43,15 @@ public enum ConfigSummary {
                 lines.append("    subscribe: \(prefixes)\(s.subscribe.contains("") ? " (everything)" : "")")
             }
             lines.append("    receive high-water mark: \(s.receiveHighWaterMark)")
+            if s.journal { lines.append("    journal: on") }
             if let c = s.curve {
                 lines.append("    CURVE: secret key \(c.secretKeyFile); publishers: \(c.clients.map(\.publisher).joined(separator: ", "))")
             }
+        }
+        if config.sources.contains(where: \.journal) {
+            lines.append("journal: commit every \(DurationParser.format(config.journal.commitIntervalMillis)), "
+                + "retention \(DurationParser.format(config.journal.retentionMillis)), "
+                + "backlog up to \(config.journal.maxBacklogBytes) bytes")
         }
         if config.sources.contains(where: { $0.curve != nil }) {
             lines.append("publishers (\(config.publishers.count)), unlisted ones: \(config.effectiveUnlistedPublishers.rawValue):")

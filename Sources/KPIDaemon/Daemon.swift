@@ -43,7 +43,9 @@ public final class Daemon: Sendable {
         self.configPath = configPath
         self.logger = logger
         // The pipeline first: it compiles the bot patterns, and a failure must start nothing.
-        let pipeline = try IngestPipeline(config: config, clock: clock)
+        // Its clock can be held at a message's receive time while the journal is replayed.
+        let pipelineClock = ReplayClock(base: clock)
+        let pipeline = try IngestPipeline(config: config, clock: pipelineClock)
         let path = databasePath ?? config.storage.path
         store = try KPIStore(path: path)
         // Derived change/delta read the window before: seed it from the final rows already stored.
@@ -51,6 +53,20 @@ public final class Daemon: Sendable {
         // The state of the last committed flush: open windows, distinct sets, sketches, panes,
         // label sets, dedupe keys, sequence numbers and the watermark.
         try StateRestore.restore(pipeline, from: store, logger: logger)
+        // The checkpointed state covers exactly the journal rows up to `journal_checkpoint.position`.
+        // Journal replay: the messages received after the checkpoint, fed to the pipeline as when
+        // they were received; the first flush writes their aggregates and moves the checkpoint.
+        let journalPosition: Int64
+        let lastSeq: Int64
+        let replay: JournalReplay.Outcome
+        do {
+            journalPosition = try store.journalPosition()
+            replay = try JournalReplay.replay(into: pipeline, clock: pipelineClock, from: store, after: journalPosition,
+                                              authenticated: config.sources.map { $0.curve != nil }, logger: logger)
+            lastSeq = max(try store.lastJournalSeq(), replay.lastSeq)
+        } catch {
+            throw StoreError(path: path, message: "cannot replay the journal: \(error)")
+        }
         context = try ZmqContext()
         // The ZAP handler must answer before a CURVE socket binds: without one, libzmq admits anyone.
         let curve = config.sources.filter { $0.curve != nil }
@@ -70,7 +86,8 @@ public final class Daemon: Sendable {
             zap?.stop()
             throw error
         }
-        metrics = SelfMetrics(databasePath: path)
+        let journal = JournalInFlight()
+        metrics = SelfMetrics(databasePath: path, journal: journal)
         health = DaemonHealth(staleAfterMillis: max(10_000, 5 * config.flushIntervalMillis))
         // Alerting: rules evaluated after each flush, notifications drained from the outbox.
         if !config.alertRules.isEmpty || !config.receivers.isEmpty {
@@ -84,10 +101,15 @@ public final class Daemon: Sendable {
         let pruner = RetentionPruner(store: store, retention: config.retention,
                                      metrics: pipeline.engine.metricNames + config.derivedMetrics.map(\.name), logger: logger)
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
-                                 metrics: metrics, health: health, alerts: alerts, pruner: pruner)
+                                 metrics: metrics, health: health, alerts: alerts, pruner: pruner, journal: journal,
+                                 journalRetentionMillis: config.journal.retentionMillis, journalPosition: journalPosition)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
-                          health: health, store: store, metrics: metrics)
+                          health: health, store: store, metrics: metrics, journal: .init(
+                              journaled: config.sources.map(\.journal), commitIntervalMillis: config.journal.commitIntervalMillis,
+                              maxBacklogBytes: config.journal.maxBacklogBytes, lastSeq: lastSeq, position: journalPosition,
+                              inFlight: journal))
+        loop.pendingCounters = replay.counterDeltas
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully and returns. Logs `kpid ready`

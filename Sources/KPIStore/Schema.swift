@@ -142,6 +142,23 @@ enum Schema {
                 ALTER TABLE aggregates ADD COLUMN denominator REAL;
                 """)
         }
+        // The event journal (README "Event journal"): received messages, and the position the
+        // last checkpoint covers. `frames` is encoded as described in KPIStore+Journal.swift.
+        m.registerMigration("v6-journal") { db in
+            try db.execute(sql: """
+                CREATE TABLE journal (
+                    seq         INTEGER PRIMARY KEY,
+                    source      TEXT    NOT NULL,
+                    publisher   TEXT,
+                    received_at INTEGER NOT NULL,
+                    frames      BLOB    NOT NULL
+                );
+                CREATE TABLE journal_checkpoint (
+                    id       INTEGER PRIMARY KEY CHECK (id = 1),
+                    position INTEGER NOT NULL
+                );
+                """)
+        }
         // The checkpointed in-memory state (see KPIStore+State.swift), written in each flush's
         // transaction: what a restart loads to resume exactly where the last flush left off.
         m.registerMigration("v7-state") { db in

@@ -234,6 +234,21 @@ def run_kpictl(kpictl_bin: str, *args: str, input_bytes: bytes | None = None, ti
     return subprocess.run([kpictl_bin, *args], input=input_bytes, capture_output=True, timeout=timeout)
 
 
+def push_messages(endpoint: str, messages: list[bytes]) -> None:
+    """PUSHes `messages` (pyzmq) to `endpoint` and returns once libzmq has handed them to the
+    network (LINGER), without waiting for kpid to count them."""
+    ctx = zmq.Context()
+    try:
+        s = ctx.socket(zmq.PUSH)
+        s.setsockopt(zmq.LINGER, 10_000)
+        s.connect(endpoint)
+        for m in messages:
+            s.send(m)
+        s.close()
+    finally:
+        ctx.term()
+
+
 def push_ndjson(kpid: "Kpid", endpoint: str, events: list[dict], batch: int = 100, timeout: float = 60) -> None:
     """PUSHes `events` in order to `endpoint` as NDJSON messages of `batch` lines (pyzmq, a client
     we did not write) and waits until kpid has counted every one of them as received."""

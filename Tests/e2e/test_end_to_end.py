@@ -12,7 +12,7 @@ from collections import Counter
 
 import zmq
 
-from kpid_harness import toml_config
+from kpid_harness import push_messages, toml_config
 from kpid_replica import (
     Metric, Replica, ZoneInfo, cmp_num, cmp_str, compare_rows, exists, format_ts, in_list,
     parse_rfc3339, prefix, pure, summarize,
@@ -266,17 +266,7 @@ def test_end_to_end_matches_independent_computation(kpid_factory, kpictl_bin, fr
         assert kpid.counter("messages_received", source="web") == warmups
 
         # PUSH in a thread, two kpictl publishers as processes, PUB from here: all at once.
-        def push_all():
-            pctx = zmq.Context()
-            s = pctx.socket(zmq.PUSH)
-            s.setsockopt(zmq.LINGER, 10_000)
-            s.connect(f"tcp://127.0.0.1:{api_port}")
-            for m in push_msgs:
-                s.send(m)
-            s.close()
-            pctx.term()
-
-        pusher = threading.Thread(target=push_all)
+        pusher = threading.Thread(target=push_messages, args=(f"tcp://127.0.0.1:{api_port}", push_msgs))
         pusher.start()
         ctl1 = subprocess.Popen([kpictl_bin, "publish", "--endpoint", api_ipc, "--socket", "push",
                                  "--file", str(mixed_file), "--batch", str(ctl_batch)],

@@ -29,6 +29,8 @@ public struct KpidConfig: Sendable, Equatable {
     public var retention = RetentionConfig()
     public var status = StatusConfig()
     public var limits = LimitsConfig()
+    /// The event journal (`[journal]`); which sources journal is each source's ``SourceConfig/journal``.
+    public var journal = JournalConfig()
     public var sources: [SourceConfig] = []
     public var metrics: [MetricDefinition] = []
     /// Derived metrics (`[[metrics]]` entries with `expr`), in dependency order: an operand that
@@ -95,6 +97,20 @@ public struct LimitsConfig: Sendable, Equatable {
     public init() {}
 }
 
+/// The event journal: received messages of journaled sources are appended to the `journal`
+/// table in group commits, and replayed after the last checkpoint at start.
+public struct JournalConfig: Sendable, Equatable {
+    /// How often the received messages are committed to the journal (default 100 ms): the most
+    /// a SIGKILL can lose, plus the writer's queue delay.
+    public var commitIntervalMillis: Int64 = 100
+    /// Checkpointed journal rows older than this (by receive time) are pruned (default 30 days).
+    public var retentionMillis: Int64 = 30 * 86_400_000
+    /// Most bytes received but not yet committed (default 64 MiB). Beyond it messages are still
+    /// processed but not journaled, and counted as `journal_backlog_dropped{source}`.
+    public var maxBacklogBytes: Int = 64 << 20
+    public init() {}
+}
+
 /// The ZeroMQ socket kinds kpid can receive on.
 public enum SourceKind: String, Sendable, Equatable, CaseIterable {
     /// Publishers PUB; kpid SUBscribes with prefixes. Drops at the high-water mark.
@@ -117,6 +133,9 @@ public struct SourceConfig: Sendable, Equatable {
     public var receiveHighWaterMark: Int = 100_000
     /// CURVE authentication and encryption, when configured.
     public var curve: CurveSourceConfig?
+    /// Append every received message to the event journal (`journal = true`, default false), so
+    /// that a crash loses at most the last uncommitted `[journal] commit_interval`.
+    public var journal = false
 
     public init(name: String, kind: SourceKind) {
         self.name = name

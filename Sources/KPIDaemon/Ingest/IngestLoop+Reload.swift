@@ -119,6 +119,11 @@ extension IngestLoop {
         runningConfig.withLock { $0 = config }
         sockets = rebind.next
         authenticated = sockets.curve
+        // The journal follows the new source numbering (the flush above reported the backlog
+        // drops of the old one); `[journal]` settings themselves need a restart.
+        journaled = sockets.names.map { name in config.sources.first { $0.name == name }?.journal ?? false }
+        backlogDropped = journaled.map { _ in 0 }
+        journalInterval = journaled.contains(true) ? journalCommitInterval : Int64.max / 4
         flushInterval = max(10, config.flushIntervalMillis)
         if let alerts { writer.replaceAlerts(alerts) }
         for s in rebind.retired {

@@ -13,6 +13,11 @@ import ZeroMQ
 /// It runs on a dedicated thread because libzmq calls block. ``requestStop()`` makes it stop
 /// receiving new messages, process what libzmq has already delivered, write a last flush, wait
 /// for the writer, and return.
+///
+/// Event journal: each message of a journaled source gets the next `seq` and its frames are
+/// copied into a ``JournalBatch``, handed to the writer every `[journal] commit_interval` and
+/// before every flush; a flush's `journalPosition` is the last `seq` handed, so the state it
+/// writes covers exactly the messages up to it.
 public final class IngestLoop: @unchecked Sendable {
     /// The pipeline and the sockets; a reload replaces both (see `IngestLoop+Reload.swift`).
     var pipeline: IngestPipeline
@@ -48,9 +53,36 @@ public final class IngestLoop: @unchecked Sendable {
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
     var authenticated: [Bool]
 
+    /// The loop's side of the event journal.
+    struct Journal {
+        /// Per source: `journal = true`.
+        var journaled: [Bool]
+        var commitIntervalMillis: Int64
+        var maxBacklogBytes: Int
+        /// The last `seq` used (numbering continues after it) and the stored checkpoint position.
+        var lastSeq: Int64
+        var position: Int64
+        var inFlight: JournalInFlight
+    }
+    /// Per source (a reload renumbers sources: see `IngestLoop+Reload.swift`).
+    var journaled: [Bool]
+    var journalInterval: Int64
+    /// `[journal] commit_interval` as configured.
+    let journalCommitInterval: Int64
+    private let maxBacklogBytes: Int
+    private let inFlight: JournalInFlight
+    private var journalBatch: JournalBatch
+    /// The last `seq` given to a message, and the last one a flush's checkpoint carried.
+    private var lastSeq: Int64
+    private var checkpointed: Int64
+    /// Per source: messages not journaled because the backlog was full, since the last flush.
+    var backlogDropped: [Int64]
+    /// Counter increments the next flush carries (journal replay's skipped rows).
+    var pendingCounters: [CounterDelta] = []
+
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
          notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil,
-         store: KPIStore? = nil, metrics: SelfMetrics? = nil) {
+         store: KPIStore? = nil, metrics: SelfMetrics? = nil, journal: Journal? = nil) {
         self.store = store
         self.metrics = metrics
         self.runningConfig = Mutex(pipeline.config)
@@ -64,6 +96,17 @@ public final class IngestLoop: @unchecked Sendable {
         self.logger = logger
         self.flushInterval = max(10, pipeline.config.flushIntervalMillis)
         self.authenticated = sockets.curve
+        let j = journal ?? Journal(journaled: [], commitIntervalMillis: 100, maxBacklogBytes: 0, lastSeq: 0, position: 0,
+                                   inFlight: JournalInFlight())
+        journaled = sockets.sockets.indices.map { $0 < j.journaled.count && j.journaled[$0] }
+        journalCommitInterval = max(1, j.commitIntervalMillis)
+        journalInterval = journaled.contains(true) ? journalCommitInterval : Int64.max / 4
+        maxBacklogBytes = j.maxBacklogBytes
+        inFlight = j.inFlight
+        journalBatch = j.inFlight.take()
+        lastSeq = j.lastSeq
+        checkpointed = j.position
+        backlogDropped = journaled.map { _ in 0 }
     }
 
     /// Asks the loop to stop; safe from any thread.
@@ -75,6 +118,7 @@ public final class IngestLoop: @unchecked Sendable {
         var poller = makePoller()
         var nextFlush = MonotonicClock.millis() + flushInterval
         var nextHeartbeat = MonotonicClock.millis()
+        var nextJournalCommit = MonotonicClock.millis() + journalInterval
         while !stopFlag.load(ordering: .acquiring) {
             // A safe point: no message is half processed.
             if reloadPending.load(ordering: .acquiring), applyPendingReload() {
@@ -88,6 +132,11 @@ public final class IngestLoop: @unchecked Sendable {
             refusals.poll(sockets.monitors, names: sockets.names)
             let now = MonotonicClock.millis()
             health?.loopBeat(now)
+            if now >= nextJournalCommit {
+                handJournal()
+                nextJournalCommit = now + journalInterval
+            }
+            inFlight.publishPending(messages: journalBatch.entries.count, bytes: journalBatch.byteCount)
             if now >= nextFlush {
                 flush()
                 nextFlush = now + flushInterval
@@ -97,7 +146,7 @@ public final class IngestLoop: @unchecked Sendable {
                 nextHeartbeat = now + heartbeatMillis
             }
             if received == 0 {
-                let wait = Int(max(1, min(50, nextFlush - now, nextHeartbeat - now)))
+                let wait = Int(max(1, min(50, nextFlush - now, nextHeartbeat - now, nextJournalCommit - now)))
                 do { _ = try poller.poll(timeoutMilliseconds: wait) } catch let e as ZmqError where e.isInterrupted {
                     continue
                 } catch {
@@ -139,6 +188,7 @@ public final class IngestLoop: @unchecked Sendable {
         // each access to a class var costs a dynamic exclusivity check.
         let pipeline = self.pipeline
         let authenticated = self.authenticated[source]
+        let journaled = self.journaled[source]
         var n = 0
         while n < limit {
             let got: Bool
@@ -150,12 +200,37 @@ public final class IngestLoop: @unchecked Sendable {
             if !got { return n }
             n += 1
             let count = message.frameCount + message.extraFrames
-            pipeline.process(frameCount: count, first: message.frame(0),
-                             second: message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0),
-                             source: source,
-                             publisher: authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1)
+            let first = message.frame(0)
+            let second = message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let publisher = authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1
+            if journaled, count > 0 { journal(count, first, second, source: source, publisher: publisher) }
+            pipeline.process(frameCount: count, first: first, second: second, source: source, publisher: publisher)
         }
         return n
+    }
+
+    /// Appends one message to the journal batch, unless the backlog (received, not committed)
+    /// would pass `max_backlog_bytes`: then it is only counted, and a crash would lose it.
+    @inline(__always)
+    private func journal(_ count: Int, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, source: Int,
+                         publisher: Int) {
+        let size = 5 + first.count + (count > 1 ? second.count : 0)
+        if journalBatch.byteCount + inFlight.handedUncommittedBytes + size > maxBacklogBytes {
+            backlogDropped[source] += 1
+            return
+        }
+        lastSeq += 1
+        journalBatch.append(seq: lastSeq, source: source, publisher: publisher, receivedAt: clock.nowMillis(),
+                            frameCount: count, first: first, second: second)
+    }
+
+    /// Hands the journal batch to the writer's queue (committed in order with the flushes).
+    private func handJournal() {
+        guard !journalBatch.isEmpty else { return }
+        inFlight.hand(journalBatch)
+        writer.submitJournal(journalBatch, sources: pipeline.sources, publishers: pipeline.permissions.names)
+        journalBatch = inFlight.take()
+        inFlight.publishPending(messages: 0, bytes: 0)
     }
 
     /// The publisher index of a CURVE source's message (its ZAP user id), -1 for none.
@@ -179,6 +254,8 @@ public final class IngestLoop: @unchecked Sendable {
     }
 
     func flush() {
+        // The journal first: the flush's checkpoint covers every message handed so far.
+        handJournal()
         var f = pipeline.flush()
         for n in f.batch.labelOverflows {
             logger.warning("metric over max_label_sets: new label sets are counted under {\"__overflow__\":\"true\"}", metadata: [
@@ -187,6 +264,15 @@ public final class IngestLoop: @unchecked Sendable {
             ])
         }
         f.counters += refusals.deltas()
-        writer.submit(f, now: clock.nowMillis(), openCells: pipeline.engine.openCellCount)
+        f.counters += pendingCounters
+        pendingCounters = []
+        for (i, n) in backlogDropped.enumerated() where n > 0 {
+            f.counters.append(CounterDelta(name: "journal_backlog_dropped", labels: CanonicalLabels.json(["source": sockets.names[i]]),
+                                           delta: n))
+            backlogDropped[i] = 0
+        }
+        let position = lastSeq != checkpointed ? lastSeq : nil
+        checkpointed = lastSeq
+        writer.submit(f, now: clock.nowMillis(), openCells: pipeline.engine.openCellCount, journalPosition: position)
     }
 }

@@ -9,6 +9,11 @@ import Prometheus
 /// gaps, CURVE refusals…) becomes the Prometheus counter `kpid_<name>_total` with the same
 /// labels. Gauges and a histogram describe the flush itself. Updated once per flush, off the hot
 /// path: the ingest loop never touches Prometheus.
+///
+/// The event journal adds its lag (messages and bytes received from journaled sources and not
+/// committed yet, read from ``JournalInFlight`` when `/metrics` is scraped), its commits, their
+/// duration and failures, and the rows pruned; its backlog drops are the counter
+/// `kpid_journal_backlog_dropped_total{source}`.
 public final class SelfMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let lock = NSLock()
@@ -23,6 +28,12 @@ public final class SelfMetrics: @unchecked Sendable {
     private let retentionPruned: Counter
     private let reloads: [ReloadResult: Counter]
     private let databasePath: String?
+    private let journal: JournalInFlight?
+    private let journalLagMessages: Gauge
+    private let journalLagBytes: Gauge
+    private let journalCommitDuration: DurationHistogram
+    private let journalCommitFailures: Counter
+    private let journalPrunedRows: Counter
 
     /// The outcome of a SIGHUP reload, the `result` label of `kpid_reloads_total`.
     public enum ReloadResult: String, Sendable, CaseIterable {
@@ -32,9 +43,24 @@ public final class SelfMetrics: @unchecked Sendable {
         case rejected
     }
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), databasePath: String?,
+                journal: JournalInFlight? = nil) {
         self.registry = registry
         self.databasePath = databasePath
+        self.journal = journal
+        journalLagMessages = registry.makeGauge(
+            name: "kpid_journal_lag_messages", help: "Messages received from journaled sources and not committed to the journal yet.")
+        journalLagBytes = registry.makeGauge(
+            name: "kpid_journal_lag_bytes", help: "Bytes received from journaled sources and not committed to the journal yet.")
+        journalCommitDuration = registry.makeDurationHistogram(
+            name: "kpid_journal_commit_duration_seconds",
+            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1)],
+            help: "Time to commit one group of received messages to the journal (its count is the number of commits).")
+        journalCommitFailures = registry.makeCounter(name: "kpid_journal_commit_failures_total",
+                                                     help: "Journal commits that failed and were kept for a retry.")
+        journalPrunedRows = registry.makeCounter(name: "kpid_journal_pruned_rows_total",
+                                                 help: "Checkpointed journal rows deleted past the retention.")
         flushDuration = registry.makeDurationHistogram(
             name: "kpid_flush_duration_seconds",
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -116,8 +142,20 @@ public final class SelfMetrics: @unchecked Sendable {
     /// Records a failed write.
     public func failed() { flushFailures.increment() }
 
+    /// Records one journal commit.
+    func journalCommitted(duration: Duration) { journalCommitDuration.record(duration) }
+    /// Records a failed journal commit.
+    func journalFailed() { journalCommitFailures.increment() }
+    /// Records journal rows pruned.
+    func journalPruned(_ rows: Int) { journalPrunedRows.increment(by: Int64(rows)) }
+
     /// The Prometheus text exposition of every metric.
     public func exposition() -> [UInt8] {
+        if let journal {
+            let lag = journal.lag
+            journalLagMessages.set(Double(lag.messages))
+            journalLagBytes.set(Double(lag.bytes))
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 * 1024)
         registry.emit(into: &buffer)

@@ -7,6 +7,11 @@ import Logging
 /// Writes flushes to SQLite on its own serial queue, so that the ingest loop never waits for the
 /// disk. A flush that fails (disk full, database locked for longer than the busy timeout) is
 /// kept and written again, in order, before the next one: rows are never dropped, only delayed.
+///
+/// Journal batches go through the same queue, so a batch handed before a flush is committed
+/// before it. A batch that fails is kept and retried, in order, before the next one (its bytes
+/// stay in the backlog that `[journal] max_backlog_bytes` bounds). After each flush that moved
+/// the checkpoint, checkpointed journal rows past the retention are pruned in bounded batches.
 public final class FlushWriter: @unchecked Sendable {
     private let store: KPIStore
     private let queue = DispatchQueue(label: "kpid.flush-writer")
@@ -25,9 +30,26 @@ public final class FlushWriter: @unchecked Sendable {
     /// Deletes aggregate rows past their retention between flushes (nil: keep everything).
     let pruner: RetentionPruner?
 
+    /// Journal batches waiting for a commit (normally one at a time; more after a failure).
+    private var journalBacklog: [(batch: JournalBatch, sources: [String], publishers: [String])] = []
+    private let journalInFlight: JournalInFlight?
+    /// `[journal] retention`, and the checkpoint position last written (rows up to it may be pruned).
+    private let journalRetentionMillis: Int64
+    private var checkpointed: Int64
+    /// Rows deleted per pruning statement, and the time pruning may take after one flush.
+    var pruneBatch = 5_000
+    var pruneBudget: Duration = .milliseconds(20)
+    /// WAL checkpoints on their own queue, requested after every write.
+    private let checkpointer: WALCheckpointer
+
     public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
-                alerts: AlertRunner? = nil, pruner: RetentionPruner? = nil) {
+                alerts: AlertRunner? = nil, pruner: RetentionPruner? = nil, journal: JournalInFlight? = nil,
+                journalRetentionMillis: Int64 = 30 * 86_400_000, journalPosition: Int64 = 0) {
         self.pruner = pruner
+        self.journalInFlight = journal
+        self.journalRetentionMillis = journalRetentionMillis
+        self.checkpointed = journalPosition
+        self.checkpointer = WALCheckpointer(store: store, logger: logger)
         self.metrics = metrics
         self.health = health
         self.store = store
@@ -37,10 +59,11 @@ public final class FlushWriter: @unchecked Sendable {
     }
 
     /// Queues a flush for writing; `openCells` is the engine's open cell count, for the metrics.
-    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0) {
+    public func submit(_ flush: IngestPipeline.Flush, now: EpochMillis, openCells: Int = 0, journalPosition: Int64? = nil) {
         var built = KPIStore.Flush(batch: flush.batch, counters: flush.counters, rejects: flush.rejects, now: now,
                                    qualified: flush.qualified, qualifiedCutoffs: flush.qualifiedLogCutoffs)
         built.state = flush.state
+        built.journalPosition = journalPosition
         let f = built
         // With alert rules every flush is evaluated, empty or not: time passes for `for`,
         // `keep_firing_for`, `absent_for` and the group timers.
@@ -66,10 +89,58 @@ public final class FlushWriter: @unchecked Sendable {
         queue.sync { alerts = runner }
     }
 
-    /// Blocks until every queued flush has been attempted.
+    /// Queues a journal batch for its commit; the batch goes back to `journal` once committed.
+    public func submitJournal(_ batch: JournalBatch, sources: [String], publishers: [String]) {
+        queue.async {
+            self.journalBacklog.append((batch, sources, publishers))
+            self.commitJournal()
+        }
+    }
+
+    /// Blocks until every queued flush and journal batch has been attempted.
     public func drain() {
         queue.sync {
+            commitJournal()
             if !failed.isEmpty { retryFailed() }
+        }
+    }
+
+    /// Commits the waiting journal batches in order; stops at the first failure (retried with
+    /// the next batch, flush or drain).
+    private func commitJournal() {
+        while let first = journalBacklog.first {
+            let started = ContinuousClock.now
+            do {
+                try store.appendJournal(first.batch, sources: first.sources, publishers: first.publishers)
+            } catch {
+                metrics?.journalFailed()
+                if journalBacklog.count == 1 {
+                    logger.error("journal commit failed; will retry", metadata: ["error": "\(error)",
+                                                                                 "messages": "\(first.batch.entries.count)"])
+                }
+                return
+            }
+            metrics?.journalCommitted(duration: ContinuousClock.now - started)
+            journalBacklog.removeFirst()
+            journalInFlight?.committed(first.batch)
+            checkpointer.request()
+        }
+    }
+
+    /// Deletes checkpointed journal rows older than the retention, a bounded batch at a time and
+    /// for at most ``pruneBudget``, so that ingest (which waits for nothing here) never stalls
+    /// behind a long delete; what is left is deleted after the next flush.
+    private func pruneJournal(now: EpochMillis) {
+        guard checkpointed > 0 else { return }
+        let started = ContinuousClock.now
+        do {
+            while true {
+                let n = try store.pruneJournal(receivedBefore: now - journalRetentionMillis, upTo: checkpointed, limit: pruneBatch)
+                if n > 0 { metrics?.journalPruned(n) }
+                if n < pruneBatch || ContinuousClock.now - started > pruneBudget { return }
+            }
+        } catch {
+            logger.warning("journal pruning failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -96,6 +167,10 @@ public final class FlushWriter: @unchecked Sendable {
                 try store.pruneRejects(keepPerReason: rejectsPerReason)
             }
             if let n = pruner?.runIfDue(now: f.now), n > 0 { metrics?.pruned(rows: n) }
+            // Pruning follows the checkpoint, and also runs now and then while it stands still.
+            if let p = f.journalPosition { checkpointed = p }
+            if f.journalPosition != nil || writes % 16 == 0 { pruneJournal(now: f.now) }
+            checkpointer.request()
         } catch {
             metrics?.failed()
             failures += 1
@@ -109,6 +184,7 @@ public final class FlushWriter: @unchecked Sendable {
             do {
                 try store.write(first)
                 if let a = first.alerts { alerts?.committed(a) }
+                if let p = first.journalPosition { checkpointed = p }
                 failed.removeFirst()
             } catch {
                 return
