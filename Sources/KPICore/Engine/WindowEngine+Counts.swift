@@ -48,7 +48,6 @@ extension WindowEngine {
     /// buffer); keys are small non-negative integers.
     @inline(__always)
     public func count(deferred stream: Int, key: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) {
-        eventNumber &+= 1
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
         var counted = false
@@ -84,6 +83,9 @@ extension WindowEngine {
             let g = deferred.groups[slot]
             if g >= 0 && plan.budget._withUnsafeGuaranteedRef({ $0.contains(g) }) { return g }
         }
+        // A number of its own for the label table's per-event memo: `slots` are not the fields
+        // of the event that the last `ingest` saw (and `ingest(sameEvent:)` then misses the memo).
+        eventNumber &+= 1
         var group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
         if group < 0 || !plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
             group = admitGroup(plan, mi, known: group, slots)

@@ -266,10 +266,13 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     /// Folds the event of type `typeID` at event time `ts` whose extracted fields are `slots`
-    /// (indexed by ``catalog``) into every metric that reads the type.
-    public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) -> IngestOutcome {
+    /// (indexed by ``catalog``) into every metric that reads the type. `sameEvent`: the event and
+    /// `slots` are those of the previous `ingest` call (a pipeline's qualified output of the event
+    /// just ingested raw), so the label sets looked up then are reused instead of hashed again.
+    public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>,
+                       sameEvent: Bool = false) -> IngestOutcome {
         var out = IngestOutcome()
-        eventNumber &+= 1
+        if !sameEvent { eventNumber &+= 1 }
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
         for k in typeMetrics.range(typeID) {

@@ -267,7 +267,7 @@ public final class IngestPipeline: @unchecked Sendable {
                      slots: health.slots(pipeline: si, filter: nil))
         switch stage.qualify(slots, at: ts) {
         case .qualified:
-            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots), source: source)
+            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots, sameEvent: true), source: source)
             if !logSlots[si].isEmpty { log(stage: si, slots: slots, ts: ts) }
         case .dropped(let filter):
             engine.count(deferred: engine.healthDroppedStream, key: health.key(pipeline: si, filter: filter), timestamp: ts,
