@@ -131,4 +131,22 @@ final class WindowEngineDeferredCountTests: XCTestCase {
     func testDeferredCountsOverTheLabelCapOverflowAsIngestDoes() {
         assertSameAsIngest(events(seed: 9, count: 4_000), every: 250, cap: 3)
     }
+
+    func testAnEventInTheWindowsOfItsKeysLastEventIsLateOnceTheWatermarkPassedThem() {
+        let e = makeHealthEngine()
+        let labels = HealthLabels(pipelines: ["qc", "qc2"])
+        let input = e.healthInputStream
+        let t = ms("2026-03-02T10:30:00Z")
+        func count(pipeline p: Int, at ts: EpochMillis) {
+            e.count(deferred: input, key: labels.key(pipeline: p, filter: nil), timestamp: ts,
+                    slots: labels.slots(pipeline: p, filter: nil))
+        }
+        count(pipeline: 0, at: t)
+        count(pipeline: 1, at: t + hour)       // watermark 11:20: 10:00–11:00 is final
+        count(pipeline: 0, at: t + 10 * 60_000) // 10:40, in the hour of pipeline 0's last event: late
+        let rows = sortedRows(e.flush()).filter { $0.metric == QualificationHealth.inputMetric && $0.labels.contains("\"qc\"") }
+        XCTAssertEqual(rows.map(\.period), ["day", "hour"])
+        XCTAssertEqual(rows.map(\.samples), [2, 1])
+        XCTAssertEqual(e.lateEvents[e.metricNames.firstIndex(of: QualificationHealth.inputMetric)!], 1)
+    }
 }

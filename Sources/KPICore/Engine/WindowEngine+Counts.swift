@@ -9,9 +9,10 @@
 /// cut and before the checkpoint is taken: the cells they touch are dirty like any other, so their
 /// rows and their checkpoint are those of a per-event fold.
 ///
-/// Cost per event: per window lane one windowing lookup (two comparisons while in the recent
-/// window) and one comparison against the lane's last table entry; the label set is resolved once
-/// per caller key while it stays admitted. The table holds one 40-byte entry per (metric, label
+/// Cost per event: usually four comparisons and one increment per window lane (the key's
+/// shortcut: its last event's windows); else per lane one windowing lookup (two comparisons
+/// while in a recent window) and one comparison against the lane's last table entry. The label
+/// set is resolved once per caller key while it stays admitted. The table holds one 40-byte entry per (metric, label
 /// set, window) touched since the last flush; it allocates only when it grows.
 struct DeferredCounts {
     /// One (metric, label set, window) and the events counted for it since the last flush.
@@ -26,9 +27,25 @@ struct DeferredCounts {
     var lastEntry: ContiguousArray<Int32> = []
     /// Per (caller key, metric), the admitted group of the key's label set, or -1 (unknown).
     var groups: ContiguousArray<Int32> = []
-    /// Lanes and metrics per key, for the two tables above.
+    /// Lanes and metrics per key, for the tables above and below.
     var lanesPerKey = 0
     var metricsPerKey = 0
+
+    /// Per caller key, the stretch of event time `[start, end)` inside every window its last
+    /// event was counted in, when that event was late for no lane and its label sets were
+    /// admitted: a later event of the key in that stretch, and not late for it, goes to the
+    /// same entries (`entries` per key in `shortcutEntries`), with no window lookup.
+    struct Shortcut {
+        var stream = -1
+        var flush = -1
+        var start: Int64 = 0
+        var end: Int64 = 0
+        var entries = 0
+    }
+    var shortcuts: ContiguousArray<Shortcut> = []
+    var shortcutEntries: ContiguousArray<Int32> = []
+    /// Flushes so far: a shortcut taken before the last flush names entries that are gone.
+    var flushes = 0
 }
 
 extension WindowEngine {
@@ -50,7 +67,25 @@ extension WindowEngine {
     public func count(deferred stream: Int, key: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) {
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
+        if key < deferred.shortcuts.count {
+            let s = deferred.shortcuts[key]
+            if s.stream == stream, s.flush == deferred.flushes, ts >= s.start, ts < s.end, s.end > wm {
+                let base = key &* deferred.lanesPerKey
+                for j in 0..<s.entries { deferred.entries[Int(deferred.shortcutEntries[base &+ j])].count &+= 1 }
+                eventsCounted += 1
+                return
+            }
+        }
+        countSlowly(stream, key: key, timestamp: ts, watermark: wm, slots: slots)
+    }
+
+    /// ``count(deferred:key:timestamp:slots:)`` without its shortcut: every lane's window and
+    /// lateness, then a new shortcut when the event was late for no lane.
+    private func countSlowly(_ stream: Int, key: Int, timestamp ts: EpochMillis, watermark wm: EpochMillis,
+                             slots: UnsafeBufferPointer<FieldValue>) {
         var counted = false
+        var shortcut = DeferredCounts.Shortcut(stream: stream, flush: deferred.flushes, start: .min, end: .max)
+        var usable = true
         for k in typeMetrics.range(stream) {
             let mi = typeMetrics.elements[k]
             let plan = plans[mi]
@@ -62,15 +97,25 @@ extension WindowEngine {
                 guard w.end > wm else {
                     if !late { lateEvents[mi] += 1 } // one late event per metric, as `ingest` counts
                     late = true
+                    usable = false
                     continue
                 }
                 let g = group ?? deferredGroup(plan, mi, key: key, slots)
                 group = g
-                addDeferred(key: key, lane: l, metric: mi, group: g, window: w)
+                let e = addDeferred(key: key, lane: l, metric: mi, group: g, window: w)
                 counted = true
+                if usable, plan.budget._withUnsafeGuaranteedRef({ $0.contains(g) }) {
+                    shortcut.start = max(shortcut.start, w.start)
+                    shortcut.end = min(shortcut.end, w.end)
+                    deferred.shortcutEntries[key &* deferred.lanesPerKey &+ shortcut.entries] = e
+                    shortcut.entries += 1
+                } else {
+                    usable = false
+                }
             }
         }
         if counted { eventsCounted += 1 }
+        if key < deferred.shortcuts.count { deferred.shortcuts[key] = usable && counted ? shortcut : DeferredCounts.Shortcut() }
     }
 
     /// The group of the label set of `key` for metric `mi`, resolved as `ingest` resolves it and
@@ -99,7 +144,7 @@ extension WindowEngine {
 
     /// Adds one to the table entry of (`metric`, `group`, the window `w` of lane `lane`).
     @inline(__always)
-    private func addDeferred(key: Int, lane l: Int, metric mi: Int, group: Int32, window w: WindowBounds) {
+    private func addDeferred(key: Int, lane l: Int, metric mi: Int, group: Int32, window w: WindowBounds) -> Int32 {
         let memo = key &* deferred.lanesPerKey &+ l
         if memo < deferred.lastEntry.count {
             let e = Int(deferred.lastEntry[memo])
@@ -110,16 +155,16 @@ extension WindowEngine {
                     entries[e].count &+= 1
                     return true
                 }
-                if found { return }
+                if found { return Int32(e) }
             }
         }
-        addDeferredSlowly(key: key, lane: l, metric: mi, group: group, window: w)
+        return addDeferredSlowly(key: key, lane: l, metric: mi, group: group, window: w)
     }
 
     /// ``addDeferred(key:lane:metric:group:window:)`` when the lane's last entry is another one:
     /// a scan of the table (a few entries per flush), or a new entry.
     @inline(never)
-    private func addDeferredSlowly(key: Int, lane l: Int, metric mi: Int, group: Int32, window w: WindowBounds) {
+    private func addDeferredSlowly(key: Int, lane l: Int, metric mi: Int, group: Int32, window w: WindowBounds) -> Int32 {
         growDeferredTables(key: key)
         var found = -1
         for (i, e) in deferred.entries.enumerated()
@@ -133,6 +178,7 @@ extension WindowEngine {
         }
         deferred.entries[found].count &+= 1
         deferred.lastEntry[key &* deferred.lanesPerKey &+ l] = Int32(found)
+        return Int32(found)
     }
 
     /// Sizes the per-key tables for keys up to `key`.
@@ -148,11 +194,16 @@ extension WindowEngine {
         if deferred.groups.count < keys * deferred.metricsPerKey {
             deferred.groups.append(contentsOf: repeatElement(-1, count: keys * deferred.metricsPerKey - deferred.groups.count))
         }
+        if deferred.shortcuts.count < keys {
+            deferred.shortcuts.append(contentsOf: repeatElement(DeferredCounts.Shortcut(), count: keys - deferred.shortcuts.count))
+            deferred.shortcutEntries.append(contentsOf: repeatElement(-1, count: keys * deferred.lanesPerKey - deferred.shortcutEntries.count))
+        }
     }
 
     /// Folds the deferred counts into their cells (new cells are added to their windows as
     /// `ingest` adds them) and marks the cells dirty. Called at the start of ``flush()``.
     func foldDeferredCounts() {
+        deferred.flushes &+= 1
         guard !deferred.entries.isEmpty else { return }
         for e in deferred.entries where e.count > 0 {
             let plan = plans[Int(e.metric)]
