@@ -88,7 +88,7 @@ public enum URLNormalizer {
         var badByte = false
         while authorityEnd < end {
             let c = at(authorityEnd)
-            if c <= 0x40 || c == 0x7F { // letters and most host bytes skip every test below
+            if isAuthoritySpecial(c) { // one bit test for every other byte
                 if c == 0x2F || c == 0x3F || c == 0x23 { break }
                 if c == 0x40 {
                     hostStart = authorityEnd + 1
@@ -113,7 +113,7 @@ public enum URLNormalizer {
         guard hostEnd > hostStart else { return nil }
 
         guard var port = port(b, after: hostEnd, end: authorityEnd) else { return nil }
-        if port == defaultPort(scheme: scheme, b) { port = -1 }
+        if port >= 0, port == defaultPort(scheme: scheme, b) { port = -1 }
         return Authority(scheme: scheme, host: hostStart..<hostEnd, port: port, end: authorityEnd, textEnd: end)
     }
 
@@ -192,6 +192,15 @@ public enum URLNormalizer {
     @inline(__always)
     static func isSchemeByte(_ c: UInt8) -> Bool {
         isAlpha(c) || (c >= 0x30 && c <= 0x39) || c == 0x2B || c == 0x2D || c == 0x2E
+    }
+
+    /// Whether `c` ends the authority (`/ ? #`), separates userinfo or port (`@ :`), or may
+    /// not be in it (space, control bytes, DEL): a bit test in two 64-bit masks.
+    @inline(__always)
+    static func isAuthoritySpecial(_ c: UInt8) -> Bool {
+        let low: UInt64 = 0x1_FFFF_FFFF | 1 << 0x23 | 1 << 0x2F | 1 << 0x3A | 1 << 0x3F // 0x00–0x20 # / : ?
+        let high: UInt64 = 1 | 1 << 63 // @ and DEL
+        return c < 64 ? (low >> UInt64(c)) & 1 != 0 : c < 128 && (high >> UInt64(c &- 64)) & 1 != 0
     }
 
     @inline(__always)
