@@ -129,4 +129,42 @@ final class QualificationPipelineTests: XCTestCase {
         XCTAssertEqual(f.qualified.map(\.timestamp), [t0, t0])
         XCTAssertEqual(f.qualifiedLogCutoffs["qc"], t0 + 60 * minute - 30 * 24 * 60 * minute)
     }
+
+    /// The raw click metric and the metrics over two pipelines group by the same field, so they
+    /// share one label table and the pipelines' folds reuse the raw fold's lookup
+    /// (`ingest(sameEvent:)`): every click must still land under its own retailer.
+    func testMetricsOverPipelinesCountEachClickUnderItsOwnLabels() throws {
+        var config = try config()
+        var second = config.pipelines[0]
+        second.name = "qc2"
+        second.filters = [.duplicate]
+        config.pipelines.append(second)
+        config.metrics = [
+            MetricDefinition(name: "raw_by_retailer", events: ["click"], aggregate: .count, groupBy: ["retailer"], windows: [.day]),
+            MetricDefinition(name: "qualified", events: ["click"], aggregate: .count, groupBy: ["retailer"], windows: [.day],
+                             pipeline: "qc"),
+            MetricDefinition(name: "qualified2", events: ["click"], aggregate: .count, groupBy: ["retailer"], windows: [.hour],
+                             pipeline: "qc2"),
+        ]
+        var rng = SplitMix64(seed: 11)
+        var raw: [String: Double] = [:], qualified: [String: Double] = [:]
+        var lines: [String] = []
+        for i in 0..<400 {
+            let r = "r\(rng.next() % 5)"
+            let bot = rng.next() % 4 == 0
+            lines.append(click(t0 + EpochMillis(i) * 1000, visitor: "v\(i)", retailer: r, ua: bot ? "curl/8.5.0" : nil))
+            raw[r, default: 0] += 1
+            if !bot { qualified[r, default: 0] += 1 }
+        }
+        let (_, f) = try run(config, lines)
+        for r in raw.keys {
+            let labels = #"{"retailer":"\#(r)"}"#
+            XCTAssertEqual(value(f, "raw_by_retailer", labels: labels), raw[r], r)
+            XCTAssertEqual(value(f, "qualified", labels: labels), qualified[r], r)
+            XCTAssertEqual(value(f, "qualified2", labels: labels), raw[r], r)
+        }
+        XCTAssertEqual(value(f, "kpid_qualify_input", labels: #"{"pipeline":"qc2"}"#), 400)
+        XCTAssertEqual(value(f, "kpid_qualify_dropped", labels: #"{"filter":"bot","pipeline":"qc"}"#),
+                       raw.values.reduce(0, +) - qualified.values.reduce(0, +))
+    }
 }

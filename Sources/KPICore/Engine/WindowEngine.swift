@@ -40,7 +40,7 @@ public final class WindowEngine: @unchecked Sendable {
     /// The window lanes of metric `mi` are `lanes[plans[mi].firstLane ..< plans[mi].endLane]`.
     let lanes: ContiguousArray<WindowLane>
     /// `metricsByType`, packed.
-    private let typeMetrics: PackedLists<Int>
+    let typeMetrics: PackedLists<Int>
     /// `typeBytes`, packed for the byte-level `typeID`.
     private let typeNames: TypeNames
 
@@ -81,11 +81,11 @@ public final class WindowEngine: @unchecked Sendable {
     /// Largest event time seen, or `Int64.min` before the first event.
     public internal(set) var maxEventTime: EpochMillis = .min
     /// Late events per metric index (see ``metricNames``).
-    public private(set) var lateEvents: [Int64]
+    public internal(set) var lateEvents: [Int64]
     /// Events refused by one metric, per metric index and reason.
     public private(set) var metricRejects: [[MetricRejectReason: Int64]]
     /// Events folded into at least one metric.
-    public private(set) var eventsCounted: Int64 = 0
+    public internal(set) var eventsCounted: Int64 = 0
     /// Events counted under the overflow label set, per metric index, because the metric had
     /// reached its `max_label_sets`.
     public private(set) var labelOverflows: [Int64]
@@ -94,7 +94,9 @@ public final class WindowEngine: @unchecked Sendable {
     /// Per metric index, the overflow group of its label table once it overflowed, else -1.
     var overflowGroups: [Int32]
     /// Numbers the events given to `ingest` (from 1), for ``GroupTable``'s per-event memo.
-    private var eventNumber: UInt64 = 0
+    var eventNumber: UInt64 = 0
+    /// Counts of `count` streams not folded in yet (see `WindowEngine+Counts.swift`).
+    var deferred = DeferredCounts()
 
     // Checkpointing (see `WindowEngine+Checkpoint.swift`).
     /// When true, each ``flush()`` also returns what changed in the state
@@ -264,10 +266,13 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     /// Folds the event of type `typeID` at event time `ts` whose extracted fields are `slots`
-    /// (indexed by ``catalog``) into every metric that reads the type.
-    public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>) -> IngestOutcome {
+    /// (indexed by ``catalog``) into every metric that reads the type. `sameEvent`: the event and
+    /// `slots` are those of the previous `ingest` call (a pipeline's qualified output of the event
+    /// just ingested raw), so the label sets looked up then are reused instead of hashed again.
+    public func ingest(typeID: Int, timestamp ts: EpochMillis, slots: UnsafeBufferPointer<FieldValue>,
+                       sameEvent: Bool = false) -> IngestOutcome {
         var out = IngestOutcome()
-        eventNumber &+= 1
+        if !sameEvent { eventNumber &+= 1 }
         if ts > maxEventTime { maxEventTime = ts }
         let wm = watermark
         for k in typeMetrics.range(typeID) {
@@ -309,13 +314,7 @@ public final class WindowEngine: @unchecked Sendable {
             var wasLate = false
             for l in plan.firstLane..<plan.endLane {
                 let lane = lanes[l]
-                let w: WindowBounds
-                if lane.paneMillis > 0 {
-                    let start = floorDiv(ts, lane.paneMillis) &* lane.paneMillis
-                    w = WindowBounds(start: start, end: start &+ lane.paneMillis)
-                } else {
-                    w = plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: lane.period) }
-                }
+                let w = window(of: lane, plan, containing: ts)
                 if w.end <= wm {
                     out.late += 1
                     if out.firstLateMetric < 0 { out.firstLateMetric = mi }
@@ -364,11 +363,22 @@ public final class WindowEngine: @unchecked Sendable {
         return out
     }
 
+    /// The window of `lane` (a lane of `plan`) that contains `ts`: a rolling pane, or a calendar
+    /// window (two comparisons while `ts` is in one of the lane's two recent windows).
+    @inline(__always)
+    func window(of lane: WindowLane, _ plan: MetricPlan, containing ts: EpochMillis) -> WindowBounds {
+        if lane.paneMillis > 0 {
+            let start = floorDiv(ts, lane.paneMillis) &* lane.paneMillis
+            return WindowBounds(start: start, end: start &+ lane.paneMillis)
+        }
+        return plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: lane.period) }
+    }
+
     /// The group of an event whose label set metric `mi` has not admitted yet (`known` is its
     /// group in the table, or -1 when the table does not have it): admitted while the metric is
     /// under its cap, else the table's overflow group (counted in ``labelOverflows``).
     @inline(never)
-    private func admitGroup(_ plan: MetricPlan, _ mi: Int, known: Int32,
+    func admitGroup(_ plan: MetricPlan, _ mi: Int, known: Int32,
                             _ slots: UnsafeBufferPointer<FieldValue>) -> Int32 {
         let event = eventNumber
         let result: (Int32, Bool) = plan.budget._withUnsafeGuaranteedRef { budget -> (Int32, Bool) in
@@ -451,8 +461,10 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     /// Cuts a flush: a row for every cell that changed since the last flush, and a final row for
-    /// every cell whose window the watermark has passed (those cells are then freed).
+    /// every cell whose window the watermark has passed (those cells are then freed). Deferred
+    /// counts are folded in first.
     public func flush() -> FlushBatch {
+        foldDeferredCounts()
         let wm = watermark
         var batch = FlushBatch(watermark: wm)
         // The state changes are taken before any cell is freed (see `WindowEngine+Checkpoint.swift`).

@@ -88,8 +88,14 @@ public final class HealthLabels: @unchecked Sendable {
     /// The slots for pipeline `p` and `filter` (nil: the input metric, which has no filter label).
     @inline(__always)
     public func slots(pipeline p: Int, filter: QualificationFilter?) -> UnsafeBufferPointer<FieldValue> {
-        let v = filter.map { $0.ordinal + 1 } ?? 0
-        let base = (p * Self.variants + v) * Self.width
+        let base = key(pipeline: p, filter: filter) * Self.width
         return UnsafeBufferPointer(rebasing: buffers[base..<(base + Self.width)])
+    }
+
+    /// A small integer naming the slot buffer of pipeline `p` and `filter`: the same key always
+    /// comes with the same label values (the key of ``WindowEngine/count(deferred:key:timestamp:slots:)``).
+    @inline(__always)
+    public func key(pipeline p: Int, filter: QualificationFilter?) -> Int {
+        p * Self.variants + (filter.map { $0.ordinal + 1 } ?? 0)
     }
 }

@@ -79,45 +79,68 @@ public enum URLNormalizer {
         let scheme = start..<i
         i += 3
 
-        // authority: up to "/", "?", "#" or the end; userinfo is up to the last "@".
+        // authority: up to "/", "?", "#" or the end; userinfo is up to the last "@". One pass also
+        // finds the first ":" after the last "@" and any space, control byte or DEL after it: such
+        // a byte is in the host (not a URL) or in the port (not a number), so it rejects the URL.
         var authorityEnd = i
         var hostStart = i
+        var colon = -1
+        var badByte = false
         while authorityEnd < end {
             let c = at(authorityEnd)
-            if c == 0x2F || c == 0x3F || c == 0x23 { break }
-            if c == 0x40 { hostStart = authorityEnd + 1 }
+            if isAuthoritySpecial(c) { // one bit test for every other byte
+                if c == 0x2F || c == 0x3F || c == 0x23 { break }
+                if c == 0x40 {
+                    hostStart = authorityEnd + 1
+                    colon = -1
+                    badByte = false
+                } else if c == 0x3A {
+                    if colon < 0 { colon = authorityEnd }
+                } else if c <= 0x20 || c == 0x7F {
+                    badByte = true
+                }
+            }
             authorityEnd += 1
         }
-        var hostEnd: Int
-        if hostStart < authorityEnd, at(hostStart) == 0x5B { // "[" IPv6 literal "]"
-            hostEnd = hostStart + 1
-            while hostEnd < authorityEnd, at(hostEnd) != 0x5D { hostEnd += 1 }
-            guard hostEnd < authorityEnd, hostEnd > hostStart + 1 else { return nil }
-            hostEnd += 1
-            guard hostEnd == authorityEnd || at(hostEnd) == 0x3A else { return nil }
+        if badByte { return nil }
+        let hostEnd: Int
+        if hostStart < authorityEnd, at(hostStart) == 0x5B {
+            guard let e = bracketedHostEnd(b, start: hostStart, end: authorityEnd) else { return nil }
+            hostEnd = e
         } else {
-            hostEnd = hostStart
-            while hostEnd < authorityEnd, at(hostEnd) != 0x3A { hostEnd += 1 }
+            hostEnd = colon >= 0 ? colon : authorityEnd
         }
         guard hostEnd > hostStart else { return nil }
-        for j in hostStart..<hostEnd where at(j) <= 0x20 || at(j) == 0x7F { return nil }
 
-        // port: ":" *DIGIT, at most 65535
-        var port: Int32 = -1
-        if hostEnd < authorityEnd {
-            var value: Int32 = 0
-            var digits = 0
-            for j in (hostEnd + 1)..<authorityEnd {
-                let c = at(j)
-                guard c >= 0x30, c <= 0x39 else { return nil }
-                value = value * 10 + Int32(c - 0x30)
-                guard value <= 65_535 else { return nil }
-                digits += 1
-            }
-            if digits > 0 { port = value }
-        }
-        if port == defaultPort(scheme: scheme, b) { port = -1 }
+        guard var port = port(b, after: hostEnd, end: authorityEnd) else { return nil }
+        if port >= 0, port == defaultPort(scheme: scheme, b) { port = -1 }
         return Authority(scheme: scheme, host: hostStart..<hostEnd, port: port, end: authorityEnd, textEnd: end)
+    }
+
+    /// Where the IPv6 literal host `[…]` that starts at `start` ends (after its `]`), in an
+    /// authority that ends at `end`; nil when the `]` is missing, the brackets are empty, or
+    /// something other than `:` follows them.
+    static func bracketedHostEnd(_ b: UnsafeRawPointer, start: Int, end: Int) -> Int? {
+        var i = start + 1
+        while i < end, b.load(fromByteOffset: i, as: UInt8.self) != 0x5D { i += 1 }
+        guard i < end, i > start + 1 else { return nil }
+        i += 1
+        guard i == end || b.load(fromByteOffset: i, as: UInt8.self) == 0x3A else { return nil }
+        return i
+    }
+
+    /// The port of an authority whose host ends at `hostEnd` and which ends at `end`: `":" *DIGIT`,
+    /// at most 65535; -1 when there is none or it is empty; nil when it is not a number.
+    static func port(_ b: UnsafeRawPointer, after hostEnd: Int, end: Int) -> Int32? {
+        guard hostEnd < end else { return -1 }
+        var value: Int32 = 0
+        for j in (hostEnd + 1)..<end {
+            let c = b.load(fromByteOffset: j, as: UInt8.self)
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            value = value * 10 + Int32(c - 0x30)
+            guard value <= 65_535 else { return nil }
+        }
+        return hostEnd + 1 < end ? value : -1
     }
 
     /// The path (without one trailing `/`) and the query (without `?`) of the URL `url` whose
@@ -169,6 +192,15 @@ public enum URLNormalizer {
     @inline(__always)
     static func isSchemeByte(_ c: UInt8) -> Bool {
         isAlpha(c) || (c >= 0x30 && c <= 0x39) || c == 0x2B || c == 0x2D || c == 0x2E
+    }
+
+    /// Whether `c` ends the authority (`/ ? #`), separates userinfo or port (`@ :`), or may
+    /// not be in it (space, control bytes, DEL): a bit test in two 64-bit masks.
+    @inline(__always)
+    static func isAuthoritySpecial(_ c: UInt8) -> Bool {
+        let low: UInt64 = 0x1_FFFF_FFFF | 1 << 0x23 | 1 << 0x2F | 1 << 0x3A | 1 << 0x3F // 0x00–0x20 # / : ?
+        let high: UInt64 = 1 | 1 << 63 // @ and DEL
+        return c < 64 ? (low >> UInt64(c)) & 1 != 0 : c < 128 && (high >> UInt64(c &- 64)) & 1 != 0
     }
 
     @inline(__always)

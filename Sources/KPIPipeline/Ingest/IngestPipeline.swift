@@ -69,6 +69,7 @@ public final class IngestPipeline: @unchecked Sendable {
         self.stages = stages
         self.stagesByType = byType
         self.health = stages.isEmpty ? nil : HealthLabels(pipelines: config.pipelines.map(\.name))
+        assert(stages.isEmpty || (engine.canDeferCounts(engine.healthInputStream) && engine.canDeferCounts(engine.healthDroppedStream)))
         let catalog = engine.catalog
         srcSlot = config.trackSequences ? catalog.existingSlot(for: SequenceTracker.sourceField)! : -1
         seqSlot = config.trackSequences ? catalog.existingSlot(for: SequenceTracker.sequenceField)! : -1
@@ -255,18 +256,22 @@ public final class IngestPipeline: @unchecked Sendable {
     }
 
     /// Runs one qualification pipeline over the event and folds the outcome into the pipeline's
-    /// metrics and the qualification health metrics.
+    /// metrics and the qualification health metrics. The health metrics are plain counts, so
+    /// they are counted in the engine's deferred table and folded into their cells at the next
+    /// flush (see `WindowEngine+Counts.swift`): same rows, same lateness, no second fold per event.
     @inline(__always)
     private func qualify(stage si: Int, slots: UnsafeBufferPointer<FieldValue>, ts: EpochMillis, source: Int) {
         let stage = stages[si]
         let health = self.health!
-        _ = engine.ingest(typeID: engine.healthInputStream, timestamp: ts, slots: health.slots(pipeline: si, filter: nil))
+        engine.count(deferred: engine.healthInputStream, key: health.key(pipeline: si, filter: nil), timestamp: ts,
+                     slots: health.slots(pipeline: si, filter: nil))
         switch stage.qualify(slots, at: ts) {
         case .qualified:
-            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots), source: source)
+            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots, sameEvent: true), source: source)
             if !logSlots[si].isEmpty { log(stage: si, slots: slots, ts: ts) }
         case .dropped(let filter):
-            _ = engine.ingest(typeID: engine.healthDroppedStream, timestamp: ts, slots: health.slots(pipeline: si, filter: filter))
+            engine.count(deferred: engine.healthDroppedStream, key: health.key(pipeline: si, filter: filter), timestamp: ts,
+                         slots: health.slots(pipeline: si, filter: filter))
         case .missingDedupeKey:
             counters.countReject(source: source, reason: .missingDedupeKey)
             sample(.missingDedupeKey, source: source, bytes: decoder.currentLine, metric: nil,
