@@ -87,6 +87,11 @@ public struct ConfigChange: Sendable, Equatable {
         if new.alerting != old.alerting { restart.append("alerting") }
         next.receivers = old.receivers
         next.alerting = old.alerting
+        // The journal's settings and the retention pruner are built once, at start.
+        if new.journal != old.journal { restart.append("journal") }
+        if new.retention != old.retention { restart.append("retention") }
+        next.journal = old.journal
+        next.retention = old.retention
         applied = next
         needsRestart = restart
 

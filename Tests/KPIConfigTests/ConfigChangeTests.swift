@@ -88,6 +88,16 @@ final class ConfigChangeTests: XCTestCase {
         XCTAssertTrue(c.changesNothing)
     }
 
+    func testJournalAndRetentionSettingsKeepTheirRunningValuesAndNeedARestart() throws {
+        let old = try config(sources + metric("a"))
+        let new = try config("[journal]\ncommit_interval = \"1s\"\n\n[retention]\nminute = \"1d\"\n\n" + sources + metric("a"))
+        let c = ConfigChange(from: old, to: new)
+        XCTAssertEqual(c.needsRestart, ["journal", "retention"])
+        XCTAssertEqual(c.applied.journal, old.journal)
+        XCTAssertEqual(c.applied.retention, old.retention)
+        XCTAssertTrue(c.changesNothing)
+    }
+
     func testACurveChangeKeepsTheRunningSourceAndANewCurveSourceIsNotOpened() {
         var old = KpidConfig()
         old.sources = [SourceConfig(name: "secure", kind: .pull)]
