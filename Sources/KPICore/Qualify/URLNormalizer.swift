@@ -45,7 +45,8 @@ public enum URLNormalizer {
     /// Whether `a` and `b` are URLs with equal normal forms. A buffer that is not a URL equals
     /// nothing. Compares host, port and scheme before it reads paths. No allocation.
     public static func sameResource(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        guard let x = authority(a), let y = authority(b), x.port == y.port,
+        var x = Authority.none, y = Authority.none
+        guard scanAuthority(a, into: &x), scanAuthority(b, into: &y), x.port == y.port,
               equalFoldingCase(a, x.host, b, y.host), equalFoldingCase(a, x.scheme, b, y.scheme)
         else { return false }
         let (px, qx) = pathAndQuery(a, x)
@@ -60,11 +61,21 @@ public enum URLNormalizer {
         var port: Int32
         var end: Int
         var textEnd: Int
+
+        static let none = Authority(scheme: 0..<0, host: 0..<0, port: -1, end: 0, textEnd: 0)
     }
 
     /// The scheme, host and port of `url`, or nil when it is not an absolute URL with a host.
     static func authority(_ url: UnsafeRawBufferPointer) -> Authority? {
-        guard let b = url.baseAddress else { return nil }
+        var a = Authority.none
+        return scanAuthority(url, into: &a) ? a : nil
+    }
+
+    /// ``authority(_:)`` into `result`; false when `url` is not an absolute URL with a host.
+    /// (``sameResource(_:_:)`` reads two of them: an optional six-word result comes back through
+    /// memory and was copied there, at the cost of a store-forwarding stall.)
+    static func scanAuthority(_ url: UnsafeRawBufferPointer, into result: inout Authority) -> Bool {
+        guard let b = url.baseAddress else { return false }
         @inline(__always) func at(_ i: Int) -> UInt8 { b.load(fromByteOffset: i, as: UInt8.self) }
         var start = 0
         var end = url.count
@@ -72,10 +83,10 @@ public enum URLNormalizer {
         while end > start, at(end - 1) <= 0x20 { end -= 1 }
 
         // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://"
-        guard start < end, isAlpha(at(start)) else { return nil }
+        guard start < end, isAlpha(at(start)) else { return false }
         var i = start + 1
         while i < end, isSchemeByte(at(i)) { i += 1 }
-        guard i + 2 < end, at(i) == 0x3A, at(i + 1) == 0x2F, at(i + 2) == 0x2F else { return nil }
+        guard i + 2 < end, at(i) == 0x3A, at(i + 1) == 0x2F, at(i + 2) == 0x2F else { return false }
         let scheme = start..<i
         i += 3
 
@@ -113,19 +124,20 @@ public enum URLNormalizer {
             }
             authorityEnd += 1
         }
-        if badByte { return nil }
+        if badByte { return false }
         let hostEnd: Int
         if hostStart < authorityEnd, at(hostStart) == 0x5B {
-            guard let e = bracketedHostEnd(b, start: hostStart, end: authorityEnd) else { return nil }
+            guard let e = bracketedHostEnd(b, start: hostStart, end: authorityEnd) else { return false }
             hostEnd = e
         } else {
             hostEnd = colon >= 0 ? colon : authorityEnd
         }
-        guard hostEnd > hostStart else { return nil }
+        guard hostEnd > hostStart else { return false }
 
-        guard var port = port(b, after: hostEnd, end: authorityEnd) else { return nil }
+        guard var port = port(b, after: hostEnd, end: authorityEnd) else { return false }
         if port >= 0, port == defaultPort(scheme: scheme, b) { port = -1 }
-        return Authority(scheme: scheme, host: hostStart..<hostEnd, port: port, end: authorityEnd, textEnd: end)
+        result = Authority(scheme: scheme, host: hostStart..<hostEnd, port: port, end: authorityEnd, textEnd: end)
+        return true
     }
 
     /// Where the IPv6 literal host `[…]` that starts at `start` ends (after its `]`), in an
