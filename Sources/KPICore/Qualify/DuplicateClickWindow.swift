@@ -380,7 +380,13 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         let fresh = Self.allocateTable(capacity)
         for i in 0..<tableCapacity where table[i].hash != 0 {
             let s = table[i]
-            fresh[Self.probe(s.hash, in: fresh, capacity: capacity).slot] = s
+            // Keys are distinct, so the probe only looks for the empty slot that ends the run.
+            var j = Self.home(s.hash, capacity)
+            while fresh[j].hash != 0 {
+                j += 1
+                if j == capacity { j = 0 }
+            }
+            fresh[j] = s
         }
         table.deallocate()
         table = fresh
