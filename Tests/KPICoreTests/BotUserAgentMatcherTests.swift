@@ -200,6 +200,35 @@ final class BotVerdictCacheTests: XCTestCase {
         XCTAssertEqual(keys.count, count)
     }
 
+    func testCacheKeysDifferAtEveryShortLengthAndPosition() {
+        // Every length up to 40 (the short-agent and overlapping-load cases), one byte changed
+        // at every position by several deltas, and 100,000 generated agents of 1–300 bytes.
+        var keys = Set<UInt64>()
+        var count = 0
+        let base = Array(firefox.utf8)
+        for length in 1...40 {
+            base.prefix(length).withUnsafeBytes { _ = keys.insert(BotVerdictCache.key($0)) }
+            count += 1
+            for position in 0..<length {
+                for delta: UInt8 in [1, 2, 0x20, 0x80] {
+                    var b = Array(base.prefix(length))
+                    b[position] ^= delta
+                    b.withUnsafeBytes { _ = keys.insert(BotVerdictCache.key($0)) }
+                    count += 1
+                }
+            }
+        }
+        XCTAssertEqual(keys.count, count)
+        var rng = SplitMix64(seed: 41)
+        var generated = Set<[UInt8]>()
+        while generated.count < 100_000 {
+            generated.insert((0..<(1 + Int(rng.next() % 300))).map { _ in UInt8(0x20 + rng.next() % 95) })
+        }
+        var generatedKeys = Set<UInt64>()
+        for g in generated { g.withUnsafeBytes { _ = generatedKeys.insert(BotVerdictCache.key($0)) } }
+        XCTAssertEqual(generatedKeys.count, generated.count)
+    }
+
     func testAgentsEqualInTheirFirstBytesShareAVerdict() throws {
         let m = try BotUserAgentMatcher(patterns: [supp("bot")], allow: [], maxUserAgentBytes: 16)
         let cache = BotVerdictCache(matcher: m)

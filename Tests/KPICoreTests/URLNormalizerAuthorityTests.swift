@@ -68,4 +68,50 @@ final class URLNormalizerAuthorityTests: XCTestCase {
         XCTAssertGreaterThan(parsed, urls / 20)
         XCTAssertLessThan(parsed, urls - urls / 20)
     }
+    /// The word-at-a-time authority scan: long authorities of arbitrary bytes (letters, every
+    /// special byte, UTF-8 and other bytes ≥ 0x80), so that a special byte falls at every offset
+    /// of a word and in the tail shorter than a word.
+    func testWordAtATimeScanAgreesWithTheReferenceOnLongAuthoritiesOfArbitraryBytes() {
+        let specials: [UInt8] = [0x00, 0x09, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x2E, 0x2F, 0x30, 0x39, 0x3A, 0x3B,
+                                 0x3E, 0x3F, 0x40, 0x41, 0x5B, 0x5D, 0x7E, 0x7F, 0x80, 0x9F, 0xA0, 0xC3, 0xFF]
+        let schemes = ["https://", "http://", "HTTPS://", " http://", "x+y.z://"].map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 11)
+        var parsed = 0
+        for n in 0..<60_000 {
+            var bytes = schemes[Int(rng.next() % UInt64(schemes.count))]
+            let length = Int(rng.next() % 40)
+            let density = 1 + rng.next() % 12 // one special byte in `density`, on average
+            for _ in 0..<length {
+                if rng.next() % density == 0 {
+                    bytes.append(specials[Int(rng.next() % UInt64(specials.count))])
+                } else {
+                    bytes.append(UInt8(ascii: "a") + UInt8(rng.next() % 26))
+                }
+            }
+            if rng.next() % 2 == 0 { bytes += Array("/p/\(n)?q=1#f".utf8) }
+            let (new, old) = bytes.withUnsafeBytes { b in
+                (Self.describe(URLNormalizer.authority(b)), Self.describe(Self.referenceAuthority(b)))
+            }
+            XCTAssertEqual(new, old, "\(bytes)")
+            if new != "nil" { parsed += 1 }
+        }
+        XCTAssertGreaterThan(parsed, 10_000)
+        XCTAssertLessThan(parsed, 50_000)
+    }
+
+    func testSpecialByteMaskFindsTheFirstSpecialByteOfAWord() {
+        var rng = SplitMix64(seed: 12)
+        let interesting: [UInt8] = [0x00, 0x20, 0x21, 0x23, 0x2F, 0x3A, 0x3F, 0x40, 0x7F, 0x80, 0xA3, 0xAF, 0xBA, 0xC0, 0xFF, 0x61]
+        for _ in 0..<200_000 {
+            var word: UInt64 = 0
+            var first = 8
+            for k in 0..<8 {
+                let byte = rng.next() % 3 == 0 ? interesting[Int(rng.next() % UInt64(interesting.count))] : UInt8(truncatingIfNeeded: rng.next())
+                word |= UInt64(byte) << (8 * UInt64(k))
+                if first == 8, URLNormalizer.isAuthoritySpecial(byte) { first = k }
+            }
+            let mask = URLNormalizer.authoritySpecialBytes(word)
+            XCTAssertEqual(mask == 0 ? 8 : mask.trailingZeroBitCount >> 3, first, String(word, radix: 16))
+        }
+    }
 }

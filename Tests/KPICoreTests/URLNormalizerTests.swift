@@ -162,4 +162,31 @@ final class URLNormalizerTests: XCTestCase {
         XCTAssertFalse(isSelfReferral("(none)", "(none)"))
         XCTAssertFalse(isSelfReferral("https://a.com", nil))
     }
+    /// ``URLNormalizer/sameResource(_:_:)`` is equality of ``URLNormalizer/normalize(_:)`` (nil
+    /// equals nothing) on generated pairs: variants of one URL in case, default and explicit
+    /// ports, userinfo, trailing slash, empty query, fragment and surrounding space, and garbage.
+    func testSameResourceIsEqualityOfNormalForms() {
+        let schemes = ["https://", "HTTPS://", "http://", "ftp://", "https:/", ""]
+        let users = ["", "", "u:p@", "@"]
+        let hosts = ["a.com", "A.Com", "b.com", "[::1]", "", "a b"]
+        let ports = ["", "", ":443", ":80", ":", ":0443", ":8080", ":x"]
+        let paths = ["", "/", "/p", "/p/", "/P", "//"]
+        let queries = ["", "?", "?q=1", "?Q=1"]
+        let fragments = ["", "#f", "#"]
+        let spaces = ["", " ", "\t"]
+        var rng = SplitMix64(seed: 7)
+        func pick(_ a: [String]) -> String { a[Int(rng.next() % UInt64(a.count))] }
+        func url() -> String {
+            pick(spaces) + pick(schemes) + pick(users) + pick(hosts) + pick(ports) + pick(paths) + pick(queries)
+                + pick(fragments) + pick(spaces)
+        }
+        var equal = 0
+        for _ in 0..<40_000 {
+            let a = url(), b = rng.next() % 4 == 0 ? a : url()
+            let expected = URLNormalizer.normalize(a).map { $0 == URLNormalizer.normalize(b) } ?? false
+            XCTAssertEqual(same(a, b), expected, "\(a.debugDescription) \(b.debugDescription)")
+            if expected { equal += 1 }
+        }
+        XCTAssertGreaterThan(equal, 2_000)
+    }
 }

@@ -131,7 +131,38 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     /// or the queue grows.
     public func check(_ key: UInt64, at time: EpochMillis) -> Verdict {
         let h = Self.stored(key)
-        let (found, slot) = find(h)
+        return decide(h, at: time, find(h))
+    }
+
+    /// What the home slot of `key` holds now (its stored hash, 0 when empty), read ahead of
+    /// ``check(_:at:homeSlot:)`` so that the cache miss of the probe overlaps other work (the
+    /// qualification stage reads it before its bot and self-referrer filters run). Costs one load.
+    @inline(__always)
+    public func homeSlot(of key: UInt64) -> UInt64 {
+        table[Self.home(Self.stored(key), tableCapacity)].hash
+    }
+
+    /// ``check(_:at:)`` given `homeSlot`, what ``homeSlot(of:)`` returned for `key` with no call
+    /// on this window in between (checked in debug builds). The same verdict and the same state.
+    @inline(__always)
+    public func check(_ key: UInt64, at time: EpochMillis, homeSlot: UInt64) -> Verdict {
+        let h = Self.stored(key)
+        assert(homeSlot == self.homeSlot(of: key), "the window changed since homeSlot(of:)")
+        var i = Self.home(h, tableCapacity)
+        var s = homeSlot
+        while s != h && s != 0 {
+            i += 1
+            if i == tableCapacity { i = 0 }
+            s = table[i].hash
+        }
+        return decide(h, at: time, (s == h, i))
+    }
+
+    /// The verdict on the click of stored hash `h` at `time` whose probe ended at `probe`, and
+    /// the state change of a counted click.
+    @inline(__always)
+    private func decide(_ h: UInt64, at time: EpochMillis, _ probe: (found: Bool, slot: Int)) -> Verdict {
+        let (found, slot) = probe
         if found {
             let last = table[slot].time
             if Self.distance(time, last) < UInt64(window) { return .duplicate }
@@ -349,7 +380,13 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         let fresh = Self.allocateTable(capacity)
         for i in 0..<tableCapacity where table[i].hash != 0 {
             let s = table[i]
-            fresh[Self.probe(s.hash, in: fresh, capacity: capacity).slot] = s
+            // Keys are distinct, so the probe only looks for the empty slot that ends the run.
+            var j = Self.home(s.hash, capacity)
+            while fresh[j].hash != 0 {
+                j += 1
+                if j == capacity { j = 0 }
+            }
+            fresh[j] = s
         }
         table.deallocate()
         table = fresh

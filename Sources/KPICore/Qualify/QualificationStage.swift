@@ -20,7 +20,8 @@ public enum QualificationVerdict: Sendable, Equatable {
 ///   counted events are remembered).
 ///
 /// Costs per event: a few slot reads, one cache probe (a hash of at most `max_user_agent_bytes`),
-/// two URL scans, one hash-table probe. No allocation. Time comes only from event times.
+/// two URL scans, one hash-table probe (its home slot read before the bot and URL filters run, so
+/// that its cache miss overlaps them). No allocation. Time comes only from event times.
 /// One stage belongs to one thread.
 public final class QualificationStage: @unchecked Sendable {
     public let config: QualificationPipelineConfig
@@ -67,6 +68,7 @@ public final class QualificationStage: @unchecked Sendable {
     public func qualify(_ slots: UnsafeBufferPointer<FieldValue>, at ts: EpochMillis) -> QualificationVerdict {
         examined &+= 1
         var key: UInt64 = 0
+        var homeSlot: UInt64 = 0
         if runsDuplicate {
             // Checked first so that an event that can never be deduplicated is reported as such,
             // whatever the other filters would say.
@@ -75,6 +77,8 @@ public final class QualificationStage: @unchecked Sendable {
                 return .missingDedupeKey
             }
             key = DuplicateClickWindow.key(of: slots, slots: keySlots)
+            // Read now: the probe's likely cache miss then overlaps the bot and URL filters.
+            homeSlot = dedupe.homeSlot(of: key)
         }
         if runsBot {
             let ua = slots[userAgentSlot]
@@ -87,7 +91,7 @@ public final class QualificationStage: @unchecked Sendable {
                 return drop(.selfReferrer)
             }
         }
-        if runsDuplicate, dedupe.check(key, at: ts) == .duplicate {
+        if runsDuplicate, dedupe.check(key, at: ts, homeSlot: homeSlot) == .duplicate {
             return drop(.duplicate)
         }
         qualified &+= 1

@@ -31,6 +31,16 @@ public final class IngestPipeline: @unchecked Sendable {
     public let stages: [QualificationStage]
     private let stagesByType: [[Int]]
     private let health: HealthLabels?
+    /// Per stage, what `qualify(stage:…)` reads per event without a call or reference counting:
+    /// the stage itself, its stream, and the health metrics' deferred-count keys and label slots
+    /// (at `stage * healthVariants`: the input, then the drops of each filter in
+    /// ``QualificationFilter`` order). The slots point into `health`, and the stages are held by
+    /// `stages`: both live as long as `self`.
+    private let stageRefs: [Unmanaged<QualificationStage>]
+    private let stageStreams: [Int]
+    private let healthKeys: [Int]
+    private let healthSlots: [UnsafeBufferPointer<FieldValue>]
+    private let healthVariants = QualificationFilter.allCases.count + 1
     private var qualifiedLog: [QualifiedEvent] = []
     private let logSlots: [[Int]]
     /// Per-publisher `src`/`seq` loss accounting (slots -1 when `track_sequences = false`).
@@ -68,7 +78,13 @@ public final class IngestPipeline: @unchecked Sendable {
         }
         self.stages = stages
         self.stagesByType = byType
-        self.health = stages.isEmpty ? nil : HealthLabels(pipelines: config.pipelines.map(\.name))
+        let health = stages.isEmpty ? nil : HealthLabels(pipelines: config.pipelines.map(\.name))
+        self.health = health
+        self.stageRefs = stages.map { Unmanaged.passUnretained($0) }
+        self.stageStreams = stages.map(\.stream)
+        let filters: [QualificationFilter?] = [nil] + QualificationFilter.allCases.map { $0 }
+        self.healthKeys = health.map { h in stages.indices.flatMap { si in filters.map { h.key(pipeline: si, filter: $0) } } } ?? []
+        self.healthSlots = health.map { h in stages.indices.flatMap { si in filters.map { h.slots(pipeline: si, filter: $0) } } } ?? []
         assert(stages.isEmpty || (engine.canDeferCounts(engine.healthInputStream) && engine.canDeferCounts(engine.healthDroppedStream)))
         let catalog = engine.catalog
         srcSlot = config.trackSequences ? catalog.existingSlot(for: SequenceTracker.sourceField)! : -1
@@ -261,18 +277,18 @@ public final class IngestPipeline: @unchecked Sendable {
     /// flush (see `WindowEngine+Counts.swift`): same rows, same lateness, no second fold per event.
     @inline(__always)
     private func qualify(stage si: Int, slots: UnsafeBufferPointer<FieldValue>, ts: EpochMillis, source: Int) {
-        let stage = stages[si]
-        let health = self.health!
-        engine.count(deferred: engine.healthInputStream, key: health.key(pipeline: si, filter: nil), timestamp: ts,
-                     slots: health.slots(pipeline: si, filter: nil))
-        switch stage.qualify(slots, at: ts) {
+        let base = si * healthVariants
+        engine.count(deferred: engine.healthInputStream, key: healthKeys[base], timestamp: ts, slots: healthSlots[base])
+        switch stageRefs[si]._withUnsafeGuaranteedRef({ $0.qualify(slots, at: ts) }) {
         case .qualified:
-            account(engine.ingest(typeID: stage.stream, timestamp: ts, slots: slots, sameEvent: true), source: source)
+            account(engine.ingest(typeID: stageStreams[si], timestamp: ts, slots: slots, sameEvent: true), source: source)
             if !logSlots[si].isEmpty { log(stage: si, slots: slots, ts: ts) }
         case .dropped(let filter):
-            engine.count(deferred: engine.healthDroppedStream, key: health.key(pipeline: si, filter: filter), timestamp: ts,
-                         slots: health.slots(pipeline: si, filter: filter))
+            let variant = base + filter.ordinal + 1
+            engine.count(deferred: engine.healthDroppedStream, key: healthKeys[variant], timestamp: ts,
+                         slots: healthSlots[variant])
         case .missingDedupeKey:
+            let stage = stages[si]
             counters.countReject(source: source, reason: .missingDedupeKey)
             sample(.missingDedupeKey, source: source, bytes: decoder.currentLine, metric: nil,
                    detail: "pipeline \(stage.config.name) needs \(stage.config.dedupeKey.joined(separator: ", "))")

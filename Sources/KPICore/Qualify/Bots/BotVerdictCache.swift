@@ -1,9 +1,9 @@
 /// A bounded cache of bot verdicts in front of a ``BotUserAgentMatcher``: one per thread.
 ///
 /// Keyed by a 64-bit hash of the user agent's first `maxUserAgentBytes` bytes (so a megabyte
-/// user agent is never hashed in full): four independent multiply-rotate lanes over 32-byte
-/// blocks (the xxHash64 round), finished by ``ValueHash``'s mixer — about 3× faster than
-/// ``ValueHash/hash(bytes:seed:)`` on 150-byte agents, which matters at this budget. Each slot is one `UInt64`: the hash with its
+/// user agent is never hashed in full): wyhash's construction, one 128-bit multiply per 16 bytes
+/// and two for the last 16, so a 70-byte agent costs six multiplies (the key is never stored,
+/// so it can change between versions). Each slot is one `UInt64`: the hash with its
 /// lowest bit replaced by the verdict, 0 meaning empty. Open addressing with a probe window
 /// of 8 slots; when a window is full, a rotating ("clock") position in it is replaced. Lookups
 /// and inserts allocate nothing.
@@ -66,49 +66,47 @@ public final class BotVerdictCache {
         return verdict
     }
 
-    private static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
-    private static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-    private static let p4: UInt64 = 0x85EB_CA77_C2B2_AE63
+    // The secrets of wyhash (final version 4).
+    private static let s0: UInt64 = 0xA076_1D64_78BD_642F
+    private static let s1: UInt64 = 0xE703_7ED1_A0B4_28DB
 
+    /// The two halves of the 128-bit product of `a` and `b`, folded by xor (wyhash's mixer).
     @inline(__always)
-    private static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
-        let a = acc &+ input &* p2
-        return ((a << 31) | (a >> 33)) &* p1
+    private static func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let p = a.multipliedFullWidth(by: b)
+        return p.high ^ p.low
     }
 
-    /// The cache key of `b` (not empty).
+    /// The cache key of `b` (not empty): wyhash's structure, one 64×64→128-bit multiply per 16
+    /// bytes, the last 16 bytes (or all of a shorter agent) read with two overlapping loads.
     @inline(__always)
     static func key(_ b: UnsafeRawBufferPointer) -> UInt64 {
         let base = b.baseAddress!
         let n = b.count
         @inline(__always) func word(_ i: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
-        var i = 0
-        var h: UInt64 = 0x27D4_EB2F_1656_67C5 &+ UInt64(truncatingIfNeeded: n)
-        if n >= 32 {
-            var v1: UInt64 = p1 &+ p2, v2: UInt64 = p2, v3: UInt64 = 0, v4: UInt64 = 0 &- p1
-            while i + 32 <= n {
-                v1 = round(v1, word(i))
-                v2 = round(v2, word(i + 8))
-                v3 = round(v3, word(i + 16))
-                v4 = round(v4, word(i + 24))
-                i += 32
+        @inline(__always) func half(_ i: Int) -> UInt64 {
+            UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+        }
+        @inline(__always) func byte(_ i: Int) -> UInt64 { UInt64(base.load(fromByteOffset: i, as: UInt8.self)) }
+        var seed = s0 ^ mum(s0 ^ s1, s1)
+        let x: UInt64, y: UInt64
+        if n <= 16 {
+            if n >= 8 {
+                x = word(0); y = word(n - 8)
+            } else if n >= 4 {
+                x = half(0) << 32 | half(n - 4); y = 0
+            } else {
+                x = byte(0) << 16 | byte(n >> 1) << 8 | byte(n - 1); y = 0
             }
-            h ^= ValueHash.mix(v1) &+ ValueHash.mix(v2 ^ 0x5851_F42D_4C95_7F2D)
-            h ^= ValueHash.mix(v3 ^ 0x1405_7B7E_F767_814F) &+ ValueHash.mix(v4 ^ 0x2545_F491_4F6C_DD1D)
+        } else {
+            var i = 0
+            while i + 16 < n {
+                seed = mum(word(i) ^ s1, word(i + 8) ^ seed)
+                i += 16
+            }
+            x = word(n - 16); y = word(n - 8)
         }
-        while i + 8 <= n {
-            h ^= round(0, word(i))
-            h = ((h << 27) | (h >> 37)) &* p1 &+ p4
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
-            shift += 8
-            i += 1
-        }
-        return ValueHash.mix(h ^ round(0x1656_67B1_9E37_79F9, tail))
+        return mum(s1 ^ UInt64(truncatingIfNeeded: n), mum(x ^ s1, y ^ seed))
     }
 
     /// Forgets every verdict (for example after the patterns were reloaded).
