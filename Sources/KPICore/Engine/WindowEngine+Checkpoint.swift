@@ -8,18 +8,19 @@
 /// The change log costs one append per new distinct element and per new label set, and nothing
 /// while ``WindowEngine/checkpointing`` is off.
 extension WindowEngine {
-    /// The fingerprint of each metric's definition (name → 16 hex digits): a restore keeps the
-    /// state of a metric only when its fingerprint is unchanged. It covers everything that gives
-    /// the state its meaning: events, pipeline (and, for a metric over one, the pipeline's
-    /// definition), filter, aggregate, group-by, periods, time zone (the effective one), rolling
-    /// window, label cap and distinct limit.
-    public var fingerprints: [String: String] {
+    /// The fingerprint of each metric's definition (name → 16 hex digits), for
+    /// ``WindowEngine/fingerprints``: it covers everything that gives the state its meaning:
+    /// events, pipeline (and, for a metric over one, the pipeline's definition), filter,
+    /// aggregate, group-by, periods, time zone (the effective one), rolling window, label cap and
+    /// distinct limit.
+    static func fingerprints(of metrics: [CompiledMetric], pipelines: [QualificationPipelineConfig]) -> [String: String] {
+        let pipelineText = Dictionary(pipelines.map { ($0.name, "\($0)") }, uniquingKeysWith: { a, _ in a })
         var out: [String: String] = [:]
         for m in metrics {
             let d = m.definition
             var text = "\(d)|zone=\(m.windowing.timeZone.identifier)|cap=\(m.budget.cap)"
-            if let p = d.pipeline { text += "|pipeline=" + (pipelineDefinitions[p] ?? "") }
-            out[d.name] = Self.fnv1a(text)
+            if let p = d.pipeline { text += "|pipeline=" + (pipelineText[p] ?? "") }
+            out[d.name] = fnv1a(text)
         }
         return out
     }

@@ -114,6 +114,10 @@ public final class WindowEngine: @unchecked Sendable {
     var pendingLabelSets: [(metric: Int32, group: Int32)] = []
     /// Whether the metric fingerprints went into a checkpoint since start (or restore).
     var fingerprintsWritten = false
+    /// The fingerprint of each metric's definition (name → 16 hex digits), computed once: a
+    /// restore keeps the state of a metric only when its fingerprint is unchanged (see
+    /// `WindowEngine+Checkpoint.swift`).
+    public let fingerprints: [String: String]
     /// ``maxEventTime`` as of the last checkpoint.
     var checkpointedMaxEventTime: EpochMillis = .min
 
@@ -181,7 +185,7 @@ public final class WindowEngine: @unchecked Sendable {
             metricsByType.append([config.metrics.count + 1])
         }
         self.pipelineStreams = pipelineStreams
-        self.pipelineDefinitions = Dictionary(config.pipelines.map { ($0.name, "\($0)") }, uniquingKeysWith: { a, _ in a })
+        self.fingerprints = Self.fingerprints(of: compiled, pipelines: config.pipelines)
         self.catalog = catalog
         self.metrics = compiled
         self.allowedLateness = config.allowedLatenessMillis
@@ -217,8 +221,6 @@ public final class WindowEngine: @unchecked Sendable {
     }
 
     private var pipelineStreams: [String: Int] = [:]
-    /// Each qualification pipeline's definition as text, for the fingerprints of the metrics over it.
-    var pipelineDefinitions: [String: String] = [:]
     /// Stream of ``QualificationHealth/inputMetric`` (events a pipeline examined), or -1 without pipelines.
     public private(set) var healthInputStream = -1
     /// Stream of ``QualificationHealth/droppedMetric`` (events a filter dropped), or -1 without pipelines.
