@@ -1,4 +1,5 @@
 import Foundation
+import KPICore
 import Logging
 
 /// A swift-log handler that writes one JSON object per record to stdout (`--log-format json`),
@@ -8,7 +9,6 @@ import Logging
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
-    private static let lock = NSLock()
 
     public init(label: String, level: Logger.Level = .info) {
         self.logLevel = level
@@ -20,38 +20,12 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "{\"ts\":\(Self.quote(LogfmtLogHandler.timestamp())),\"level\":\(Self.quote(event.level.rawValue))"
-        line += ",\"msg\":\(Self.quote("\(event.message)"))"
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { $1 } }
-        for (k, v) in all.sorted(by: { $0.key < $1.key }) where !["ts", "level", "msg"].contains(k) {
-            line += ",\(Self.quote(k)):\(Self.quote("\(v)"))"
+        let quote = CanonicalLabels.quote
+        var line = "{\"ts\":\(quote(LogfmtLogHandler.timestamp())),\"level\":\(quote(event.level.rawValue))"
+        line += ",\"msg\":\(quote("\(event.message)"))"
+        for (k, v) in LogLine.metadata(metadata, event.metadata) where !["ts", "level", "msg"].contains(k) {
+            line += ",\(quote(k)):\(quote("\(v)"))"
         }
-        line += "}\n"
-        Self.lock.lock()
-        FileHandle.standardOutput.write(Data(line.utf8))
-        Self.lock.unlock()
-    }
-
-    /// A JSON string literal (RFC 8259 escapes).
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        LogLine.write(line + "}\n")
     }
 }

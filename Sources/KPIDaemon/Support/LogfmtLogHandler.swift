@@ -7,7 +7,6 @@ public struct LogfmtLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]
     private let label: String
-    private static let lock = NSLock()
 
     public init(label: String, level: Logger.Level = .info) {
         self.label = label
@@ -21,15 +20,10 @@ public struct LogfmtLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var line = "ts=\(Self.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote("\(event.message)"))"
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { $1 } }
-        for (k, v) in all.sorted(by: { $0.key < $1.key }) {
+        for (k, v) in LogLine.metadata(metadata, event.metadata) {
             line += " \(k)=\(Self.quote("\(v)"))"
         }
-        line += "\n"
-        Self.lock.lock()
-        FileHandle.standardOutput.write(Data(line.utf8))
-        Self.lock.unlock()
+        LogLine.write(line + "\n")
     }
 
     static func quote(_ s: String) -> String {
