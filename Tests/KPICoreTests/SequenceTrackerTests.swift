@@ -77,4 +77,21 @@ final class SequenceTrackerTests: XCTestCase {
         XCTAssertEqual(t.deltas(), [CounterDelta(name: "seq_gaps", labels: #"{"src":"a"}"#, delta: 2)])
         XCTAssertEqual(t.deltas(), [])
     }
+
+    func testARestoredPublisherIsJudgedAgainstItsCheckpointedNumber() {
+        var t = SequenceTracker()
+        record(&t, "web-1", [1, 2, 3])
+        record(&t, "api", [10])
+        XCTAssertEqual(t.checkpointChanges().map(\.last), [3, 10])
+        XCTAssertTrue(t.checkpointChanges().isEmpty, "nothing changed since")
+        var restored = SequenceTracker()
+        restored.restore(src: "web-1", last: 3)
+        restored.restore(src: "api", last: 10)
+        restored.restore(src: "web-1", last: 99) // known: left alone
+        record(&restored, "web-1", [4, 5, 9])
+        record(&restored, "api", [10])
+        XCTAssertTrue(counts(restored, "web-1")! == (3, 3, 0, 0), "no gap at 4, three missing before 9")
+        XCTAssertTrue(counts(restored, "api")! == (1, 0, 1, 0), "10 again is a duplicate")
+        XCTAssertEqual(restored.checkpointChanges().map(\.src), ["web-1"])
+    }
 }

@@ -55,14 +55,10 @@ public struct SequenceTracker: Sendable {
             return
         }
         let n = Int64(seq.number)
-        var h = ValueHash.hash(bytes: src.string)
-        while true {
-            guard let i = index[h] else { break }
-            if sources[Int(i)].name.utf8.elementsEqual(src.string) {
-                advance(Int(i), n)
-                return
-            }
-            h &+= 1 // a 64-bit collision between two names: probe on
+        let (found, h) = find(src.string)
+        if let i = found {
+            advance(i, n)
+            return
         }
         guard sources.count < maxSources else {
             untracked &+= 1
@@ -70,6 +66,18 @@ public struct SequenceTracker: Sendable {
         }
         index[h] = Int32(sources.count)
         sources.append(Source(name: String(decoding: src.string, as: UTF8.self), last: n, events: 1))
+    }
+
+    /// The index of the publisher named by the UTF-8 bytes `name`, if tracked, and the hash
+    /// under which it is (or would be) in `index`.
+    @inline(__always)
+    private func find(_ name: UnsafeRawBufferPointer) -> (found: Int?, hash: UInt64) {
+        var h = ValueHash.hash(bytes: name)
+        while let i = index[h] {
+            if sources[Int(i)].name.utf8.elementsEqual(name) { return (Int(i), h) }
+            h &+= 1 // a 64-bit collision between two names: probe on
+        }
+        return (nil, h)
     }
 
     @inline(__always)
@@ -127,12 +135,8 @@ public struct SequenceTracker: Sendable {
     /// next event of `src` is judged against it (a gap, a duplicate or a reset) as if kpid had
     /// not restarted. For a new tracker; a known `src` is left alone.
     public mutating func restore(src: String, last: Int64) {
-        var h = Array(src.utf8).withUnsafeBytes { ValueHash.hash(bytes: $0) }
-        while let i = index[h] {
-            if sources[Int(i)].name == src { return }
-            h &+= 1
-        }
-        guard sources.count < maxSources else { return }
+        let (found, h) = Array(src.utf8).withUnsafeBytes { find($0) }
+        guard found == nil, sources.count < maxSources else { return }
         index[h] = Int32(sources.count)
         var s = Source(name: src, last: last, events: 0)
         s.checkpointed = last
