@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -134,6 +135,19 @@ class Kpid:
             self.proc.kill()
             self.proc.wait()
         self._close_logs()
+
+    def sigkill_restarts(self, times: int, between: tuple[float, float], seed: int) -> list[float]:
+        """SIGKILLs and restarts kpid `times` times, a seeded random `between` seconds apart, then
+        lets it run 1 s; returns the monotonic times of the kills."""
+        rng = random.Random(seed)
+        kills: list[float] = []
+        for _ in range(times):
+            time.sleep(rng.uniform(*between))
+            kills.append(time.monotonic())
+            self.kill()
+            self.start()
+        time.sleep(1.0)
+        return kills
 
     def _close_logs(self) -> None:
         for f in (getattr(self, "_out", None), getattr(self, "_err", None)):

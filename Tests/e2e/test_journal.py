@@ -205,14 +205,8 @@ def ten_sigkills_under_steady_push_load(kpid) -> tuple[int, int, int]:
     pusher = SteadyPusher(port, batch=10, rate=200, ts=int(time.time() * 1000) - 60_000)
     pusher.start()
     kills: list[float] = []
-    rng = random.Random(11)
     try:
-        for _ in range(10):
-            time.sleep(rng.uniform(1.5, 3.0))
-            kills.append(time.monotonic())
-            kpid.kill()
-            kpid.start()
-        time.sleep(1.0)
+        kills = kpid.sigkill_restarts(10, between=(1.5, 3.0), seed=11)
     finally:
         pusher.stop_flag.set()
         pusher.join(timeout=30)

@@ -188,14 +188,8 @@ def test_ten_sigkills_under_steady_load_carry_distinct_sets_and_dedupe_keys_over
     t = threading.Thread(target=publish, daemon=True)
     t.start()
     kills: list[float] = []
-    rng = random.Random(5)
     try:
-        for _ in range(10):
-            time.sleep(rng.uniform(1.0, 2.0))
-            kills.append(time.monotonic())
-            kpid.kill()
-            kpid.start()
-        time.sleep(1.0)
+        kills = kpid.sigkill_restarts(10, between=(1.0, 2.0), seed=5)
     finally:
         stop.set()
         t.join(timeout=30)
