@@ -90,3 +90,28 @@ def test_healthz_is_503_while_flushes_fail_and_recovers(kpid_factory, free_ports
     s.close()
     ctx.term()
     kpid.stop()
+
+
+def test_a_status_port_in_use_stops_kpid_with_the_address(kpid_bin, tmp_path, free_ports):
+    """The listener cannot bind: kpid must exit 69 naming [status] and the address, not run on
+    without its health endpoint (nor hang, ignoring SIGTERM, as it once did)."""
+    import socket
+    import subprocess
+
+    port, = free_ports(1)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    status_port = taken.getsockname()[1]
+    try:
+        text = config(port).replace('listen = "127.0.0.1:0"', f'listen = "127.0.0.1:{status_port}"')
+        assert f"127.0.0.1:{status_port}" in text
+        path = tmp_path / "kpid.toml"
+        path.write_text(text)
+        p = subprocess.run([kpid_bin, "--config", str(path), "--db", str(tmp_path / "kpid.db")],
+                           capture_output=True, text=True, timeout=30)
+    finally:
+        taken.close()
+    assert p.returncode == 69, (p.returncode, p.stderr[-2000:])
+    assert f"status listener [status] 127.0.0.1:{status_port}" in p.stderr, p.stderr[-2000:]
+    assert "kpid ready" not in p.stdout

@@ -33,11 +33,28 @@ enum StatusServer {
         }
         var serverLogger = logger
         serverLogger.logLevel = max(logger.logLevel, .notice) // no access log per request
-        return Application(
+        let app = Application(
             router: router,
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "kpid"),
             onServerRunning: { channel in onRunning(channel.localAddress?.port ?? config.port) },
             logger: serverLogger
         )
+        return Listener(app: app, address: "\(config.host):\(config.port)")
     }
+
+    /// The application, with its failures (such as a port already in use) named by address.
+    struct Listener<App: Service>: Service {
+        let app: App
+        let address: String
+        func run() async throws {
+            do { try await app.run() } catch { throw StatusListenerError(address: address, underlying: error) }
+        }
+    }
+}
+
+/// The status listener failed (kpid exits 69 with this message).
+struct StatusListenerError: Error, CustomStringConvertible {
+    var address: String
+    var underlying: any Error
+    var description: String { "status listener [status] \(address): \(underlying)" }
 }
