@@ -11,7 +11,7 @@ sequential; PUSH/PULL loses nothing, so kpid must count every event (the script 
 
     python3 tools/bench-curve.py [--events 1000000] [--debug]
 """
-import argparse, json, os, signal, sqlite3, subprocess, sys, tempfile, time
+import argparse, json, os, signal, sqlite3, subprocess, sys, tempfile, time, threading
 
 import zmq
 
@@ -91,6 +91,8 @@ def main():
                 break
         else:
             sys.exit("kpid exited before it was ready")
+        # Keep reading kpid's output: a full pipe would block its logging, and so its stop.
+        threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         results = []
         try:

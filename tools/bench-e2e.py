@@ -28,7 +28,7 @@ replay it logs (messages, seconds) and the time to `kpid ready` are reported.
 
     python3 tools/bench-e2e.py --journal-compare [--events 2000000] [--repeat 3] [--release]
 """
-import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 
 import zmq
 
@@ -61,24 +61,38 @@ def make_messages(n, batch):
     return msgs
 
 
-def publish(endpoint, msgs):
+PREQUEUE = False
+
+
+def publish(endpoint, msgs, receiver=None):
+    """Sends every message; returns the socket and the time the clock starts: the first send, or
+    with --prequeue the moment `receiver` (a process stopped with SIGSTOP while everything was
+    queued on the publisher's side) is continued."""
     ctx = zmq.Context.instance()
     s = ctx.socket(zmq.PUSH)
     s.setsockopt(zmq.SNDHWM, 100000)
     s.connect(endpoint)
+    if PREQUEUE:
+        time.sleep(0.2)  # connected
+        receiver.send_signal(signal.SIGSTOP)
     t0 = time.monotonic()
     for m in msgs:
         s.send(m)
+    if PREQUEUE:
+        time.sleep(0.5)  # the publisher's I/O thread has filled the socket buffers and idles
+        t0 = time.monotonic()
+        receiver.send_signal(signal.SIGCONT)
     return s, t0
 
 
 def run_sink(bin_dir, msgs, n):
     port = free_port()
     ep = f"tcp://127.0.0.1:{port}"
-    p = subprocess.Popen([os.path.join(bin_dir, "kpictl"), "sink", "--endpoint", ep, "--events", str(n)],
+    p = subprocess.Popen([os.path.join(bin_dir, "kpictl"), "sink", "--endpoint", ep, "--events", str(n),
+                          "--receive-hwm", str(shipped_receive_hwm())],
                          stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
-    s, t0 = publish(ep, msgs)
+    s, t0 = publish(ep, msgs, p)
     out = p.stdout.readline()
     t1 = time.monotonic()
     p.wait(timeout=60)
@@ -88,12 +102,26 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
+def shipped_receive_hwm():
+    """receive_hwm of the shipped source the benchmark publishes to (api): the sink uses it too."""
+    cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
+    api = cfg[cfg.index('bind = ["tcp://127.0.0.1:5556"]'):]
+    return int(re.search(r"(?m)^receive_hwm = (\d+)", api).group(1))
+
+
+DECODE_AHEAD = None
+
+
 def write_config(tmp, ep, without_qualification=False, journal=None, journal_backlog=None, flush_interval="50ms"):
     """The shipped config on endpoint `ep`, written into `tmp`; returns (config path, database path).
     `journal` True/False turns every source's journal on/off (None: as shipped); `journal_backlog`
     replaces the shipped [journal] max_backlog_bytes."""
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
     cfg = cfg.replace('flush_interval = "1s"', f'flush_interval = "{flush_interval}"')
+    if DECODE_AHEAD is not None:
+        cfg = cfg.replace("[kpid]\n", "[kpid]\ndecode_ahead = %s\n" % ("true" if DECODE_AHEAD else "false"), 1)
+    # Any free port for the status listener: a run never waits on another's leftover process.
+    cfg = cfg.replace('listen = "127.0.0.1:9465"', 'listen = "127.0.0.1:0"')
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{free_port()}"]')
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5556"]', f'bind = ["{ep}"]')
@@ -113,7 +141,8 @@ def write_config(tmp, ep, without_qualification=False, journal=None, journal_bac
 
 
 def start_kpid(bin_dir, path, db):
-    """Starts kpid and waits for `kpid ready`; returns (process, log lines so far, seconds to ready)."""
+    """Starts kpid and waits for `kpid ready`; returns (process, log lines so far, seconds to ready).
+    A thread keeps reading kpid's output (a full pipe would block its logging, and so its stop)."""
     t0 = time.monotonic()
     p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -121,6 +150,7 @@ def start_kpid(bin_dir, path, db):
     for line in p.stdout:
         lines.append(line)
         if "kpid ready" in line:
+            threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
             return p, lines, time.monotonic() - t0
     sys.exit(f"kpid did not start (exit {p.wait()})\n{''.join(lines)}")
 
@@ -131,7 +161,7 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None, j
     path, db = write_config(tmp, ep, without_qualification, journal, journal_backlog)
     p, _, _ = start_kpid(bin_dir, path, db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    s, t0 = publish(ep, msgs)
+    s, t0 = publish(ep, msgs, p)
     deadline = time.monotonic() + 300
     got = 0
     while time.monotonic() < deadline:
@@ -202,6 +232,13 @@ def main():
     ap.add_argument("--release", action="store_true", help="use .build/release binaries")
     ap.add_argument("--without-qualification", action="store_true",
                     help="drop the shipped config's qualification pipeline and the metrics over it")
+    ap.add_argument("--journal", choices=["shipped", "on", "off"], default="shipped",
+                    help="kpid's journal in the null-subscriber comparison (default: as shipped, on)")
+    ap.add_argument("--prequeue", action="store_true",
+                    help="queue every message on the publisher's side while the receiver is stopped (SIGSTOP), "
+                         "then time the receiver alone from SIGCONT: its drain rate without the publisher's CPU")
+    ap.add_argument("--decode-ahead", choices=["auto", "on", "off"], default="auto",
+                    help="kpid's [kpid] decode_ahead (default: as shipped, automatic)")
     ap.add_argument("--journal-compare", action="store_true",
                     help="kpid with the journal off, then on, per repeat; report the on/off ratio")
     ap.add_argument("--journal-replay", action="store_true",
@@ -209,6 +246,9 @@ def main():
     ap.add_argument("--journal-backlog", type=int, default=1 << 30,
                     help="[journal] max_backlog_bytes of the journal-on runs (default 1 GiB)")
     a = ap.parse_args()
+    global PREQUEUE, DECODE_AHEAD
+    PREQUEUE = a.prequeue
+    DECODE_AHEAD = None if a.decode_ahead == "auto" else a.decode_ahead == "on"
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")
     msgs = make_messages(a.events, a.batch)
     if a.journal_replay:
@@ -220,7 +260,9 @@ def main():
                         ("journal_off_events_per_s", "journal_on_events_per_s"))
     else:
         result = paired(a, lambda: run_sink(bin_dir, msgs, a.events),
-                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification)),
+                        lambda: in_tmp(lambda t: run_kpid(bin_dir, msgs, a.events, t, a.without_qualification,
+                                                          None if a.journal == "shipped" else a.journal == "on",
+                                                          a.journal_backlog if a.journal == "on" else None)),
                         ("null_subscriber_events_per_s", "kpid_events_per_s"))
     print(json.dumps(result))
 

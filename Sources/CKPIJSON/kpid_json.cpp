@@ -693,6 +693,11 @@ const uint8_t *kpid_decoder_payload(const kpid_decoder *d) {
     return d ? d->view : nullptr;
 }
 
+const uint8_t *kpid_decoder_buffer(const kpid_decoder *d, size_t *capacity) {
+    if (capacity) { *capacity = d ? d->buffer_capacity : 0; }
+    return d ? d->buffer.get() : nullptr;
+}
+
 int kpid_decoder_next(kpid_decoder *d, kpid_slot *slots_out, kpid_doc_info *info) {
     kpid_doc_info scratch;
     if (!info) { info = &scratch; }

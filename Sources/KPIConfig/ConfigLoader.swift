@@ -59,7 +59,7 @@ enum ConfigKeys {
     static let root = ["kpid", "storage", "retention", "status", "limits", "sources", "pipelines", "metrics", "publishers",
                        "alerting", "receivers", "alerts", "journal"]
     static let kpid = ["time_zone", "allowed_lateness", "flush_interval", "max_future", "unlisted_publishers",
-                       "track_sequences", "max_label_sets", "distinct_exact_max"]
+                       "track_sequences", "max_label_sets", "distinct_exact_max", "decode_ahead"]
     static let storage = ["path", "reject_samples_per_reason"]
     static let status = ["enabled", "listen"]
     static let limits = ["max_message_bytes", "max_events_per_frame", "max_fields_per_event", "max_field_bytes",
@@ -167,6 +167,7 @@ struct ConfigCompiler {
             }
             if let ms = duration(kpid, "max_future", prefix: "kpid").value { config.maxFutureMillis = ms }
             if let b = bool(kpid, "track_sequences", prefix: "kpid").value { config.trackSequences = b }
+            if let b = bool(kpid, "decode_ahead", prefix: "kpid").value { config.decodeAhead = b }
             if let n = int(kpid, "max_label_sets", prefix: "kpid", min: 1).value { config.maxLabelSets = n }
             if let n = distinctExactMax(kpid, prefix: "kpid").value { config.distinctExactMax = n }
             config.unlistedPublishers = unlistedPublishers(kpid)

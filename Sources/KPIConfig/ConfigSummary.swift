@@ -26,6 +26,7 @@ public enum ConfigSummary {
         lines.append("allowed lateness: \(DurationParser.format(config.allowedLatenessMillis)), "
             + "flush interval: \(DurationParser.format(config.flushIntervalMillis)), "
             + "max future: \(DurationParser.format(config.maxFutureMillis))")
+        lines.append("decode ahead: " + (config.decodeAhead.map { $0 ? "on" : "off" } ?? "on when more than one CPU"))
         lines.append("storage: \(config.storage.path) (\(config.storage.rejectSamplesPerReason) reject samples per reason)")
         lines.append("limits: messages up to \(config.limits.maxMessageBytes) bytes, "
             + "\(config.limits.maxEventsPerFrame) events per frame, "

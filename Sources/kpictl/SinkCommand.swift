@@ -17,6 +17,9 @@ struct SinkCommand: ParsableCommand {
     @Option(help: "Socket kind: pull or sub.")
     var socket: String = "pull"
 
+    @Option(help: "ZMQ_RCVHWM of the socket (the benchmark passes kpid's receive_hwm, so both queue alike).")
+    var receiveHwm: Int32 = 100_000
+
     @Option(help: "Stop after this many events (NDJSON lines).")
     var events: Int
 
@@ -26,7 +29,7 @@ struct SinkCommand: ParsableCommand {
     func run() throws {
         let context = try ZmqContext()
         let s = try ZmqSocket(context: context, kind: socket == "sub" ? .sub : .pull)
-        try s.setReceiveHighWaterMark(100_000)
+        try s.setReceiveHighWaterMark(receiveHwm)
         if socket == "sub" { try s.subscribe("") }
         try s.bind(endpoint)
         try s.setReceiveTimeout(200)

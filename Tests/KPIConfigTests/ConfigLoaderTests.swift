@@ -187,15 +187,11 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertNil(config.metrics[0].filter)
         XCTAssertEqual(config.metrics[0].groupBy, [])
         XCTAssertNil(config.metrics[0].timeZone)
+        XCTAssertNil(config.decodeAhead, "decode_ahead defaults to automatic (on with a second CPU)")
     }
 
-    func testDefaultsApplyToKeysMissingFromPresentSections() throws {
-        let text = """
-        [kpid]
-        time_zone = "Asia/Tokyo"
-        [storage]
-        [limits]
-        max_events_per_frame = 5
+    /// One PULL source and one count metric, after the tables a test puts before them.
+    private let pullSourceAndMetric = """
         [[sources]]
         name = "s"
         kind = "pull"
@@ -206,6 +202,26 @@ final class ConfigLoaderTests: XCTestCase {
         aggregate = "count"
         windows = ["day"]
         """
+
+    func testDecodeAheadIsReadAndMustBeABoolean() throws {
+        let body = pullSourceAndMetric
+        XCTAssertEqual(try ConfigLoader.parse("[kpid]\ndecode_ahead = false\n" + body).decodeAhead, false)
+        XCTAssertEqual(try ConfigLoader.parse("[kpid]\ndecode_ahead = true\n" + body).decodeAhead, true)
+        let (config, errors) = ConfigLoader.diagnose("[kpid]\ndecode_ahead = \"yes\"\n" + body)
+        XCTAssertNil(config)
+        XCTAssertEqual(errors.first?.key, "kpid.decode_ahead")
+        XCTAssertEqual(errors.first?.line, 2)
+    }
+
+    func testDefaultsApplyToKeysMissingFromPresentSections() throws {
+        let text = """
+        [kpid]
+        time_zone = "Asia/Tokyo"
+        [storage]
+        [limits]
+        max_events_per_frame = 5
+
+        """ + pullSourceAndMetric
         let config = try ConfigLoader.parse(text)
         XCTAssertEqual(config.timeZone, "Asia/Tokyo")
         XCTAssertEqual(config.flushIntervalMillis, 1_000)

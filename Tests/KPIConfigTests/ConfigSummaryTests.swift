@@ -8,6 +8,7 @@ final class ConfigSummaryTests: XCTestCase {
         XCTAssertEqual(ConfigSummary.describe(config), """
         time zone: UTC
         allowed lateness: 1m, flush interval: 1s, max future: 10m
+        decode ahead: on when more than one CPU
         storage: kpid.db (1000 reject samples per reason)
         limits: messages up to 1048576 bytes, 10000 events per frame, 256 fields per event, 65536-byte string fields, 256-byte reject samples
         sources (1):

@@ -111,6 +111,12 @@ int kpid_decoder_load_borrowed(kpid_decoder *decoder, const void *bytes, size_t 
  * relative to either. */
 const uint8_t *kpid_decoder_payload(const kpid_decoder *decoder);
 
+/* The decoder's own padded buffer and its capacity in bytes (NULL and 0 before any load). A string
+ * slot that points into the caller's bytes of a borrowed load, or into this buffer, stays valid
+ * until the next load or free (not only until the next call to next): flat lines are decoded in
+ * place there. Strings that simdjson unescaped live in the parser and change with every next. */
+const uint8_t *kpid_decoder_buffer(const kpid_decoder *decoder, size_t *capacity);
+
 /* Decodes the next non-blank line. Returns KPID_EVENT (slots_out[0..<field_count] filled; string
  * pointers valid until the next call to load/next/free), KPID_END, or a KPID_ERR_* code (slots_out
  * contents unspecified). `info` (may be NULL) receives the document's byte range in all cases.

@@ -14,6 +14,10 @@ public struct KpidConfig: Sendable, Equatable {
     public var maxFutureMillis: Int64 = 600_000
     /// Count gaps, duplicates and resets of the publishers' `src`/`seq` fields (default true).
     public var trackSequences = true
+    /// Parse large messages on a second thread while the ingest thread folds the previous ones
+    /// (`[kpid] decode_ahead`); nil (the default) means on when the machine has more than one
+    /// CPU. The results are the same either way.
+    public var decodeAhead: Bool?
     /// Label sets a metric may create before further ones are counted under the overflow label
     /// set (`[kpid] max_label_sets`, default 10,000); a metric's ``MetricDefinition/maxLabelSets``
     /// overrides it.

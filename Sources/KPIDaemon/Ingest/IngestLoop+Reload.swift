@@ -93,9 +93,8 @@ extension IngestLoop {
             rejectReload(step: "sources", error: error)
             return false
         }
-        let message = ZmqMultipartMessage(maxFrames: 4)
         for s in rebind.retired {
-            if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i, message: message) }
+            if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i) }
         }
         flush()
         writer.drain()
@@ -127,7 +126,7 @@ extension IngestLoop {
         flushInterval = max(10, config.flushIntervalMillis)
         if let alerts { writer.replaceAlerts(alerts) }
         for s in rebind.retired {
-            if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i, message: message) }
+            if let i = sockets.names.firstIndex(of: s.name) { drain(s.socket, source: i) }
         }
         for failure in rebind.finish() {
             logger.error("reload: endpoint could not be bound or connected again", metadata: ["error": "\(failure)"])
@@ -152,8 +151,8 @@ extension IngestLoop {
     }
 
     /// Takes what `socket` already holds (bounded, so a flood cannot stall the reload).
-    private func drain(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage) {
+    private func drain(_ socket: ZmqSocket, source: Int) {
         var rounds = 0
-        while rounds < 16, receiveBatch(socket, source: source, message: message, limit: 1024) == 1024 { rounds += 1 }
+        while rounds < 16, receiveBatch(socket, source: source, limit: 1024) == 1024 { rounds += 1 }
     }
 }

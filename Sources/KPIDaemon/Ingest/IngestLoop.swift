@@ -52,6 +52,8 @@ public final class IngestLoop: @unchecked Sendable {
     private var refusals = ConnectionEvents()
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
     var authenticated: [Bool]
+    /// Large payloads are parsed on a second thread (see ``DecodeAhead``).
+    let ahead: DecodeAhead
 
     /// The loop's side of the event journal.
     struct Journal {
@@ -96,6 +98,7 @@ public final class IngestLoop: @unchecked Sendable {
         self.logger = logger
         self.flushInterval = max(10, pipeline.config.flushIntervalMillis)
         self.authenticated = sockets.curve
+        self.ahead = DecodeAhead(pipeline: pipeline)
         let j = journal ?? Journal(journaled: [], commitIntervalMillis: 100, maxBacklogBytes: 0, lastSeq: 0, position: 0,
                                    inFlight: JournalInFlight())
         journaled = sockets.sockets.indices.map { $0 < j.journaled.count && j.journaled[$0] }
@@ -114,7 +117,6 @@ public final class IngestLoop: @unchecked Sendable {
 
     /// Runs the loop until ``requestStop()``; then drains, flushes and returns.
     func run() {
-        let message = ZmqMultipartMessage(maxFrames: 4)
         var poller = makePoller()
         var nextFlush = MonotonicClock.millis() + flushInterval
         var nextHeartbeat = MonotonicClock.millis()
@@ -127,7 +129,7 @@ public final class IngestLoop: @unchecked Sendable {
             }
             var received = 0
             for (i, socket) in sockets.sockets.enumerated() {
-                received += receiveBatch(socket, source: i, message: message, limit: batchPerSocket)
+                received += receiveBatch(socket, source: i, limit: batchPerSocket)
             }
             refusals.poll(sockets.monitors, names: sockets.names)
             let now = MonotonicClock.millis()
@@ -161,12 +163,13 @@ public final class IngestLoop: @unchecked Sendable {
         while MonotonicClock.millis() < deadline {
             var got = 0
             for (i, socket) in sockets.sockets.enumerated() {
-                got += receiveBatch(socket, source: i, message: message, limit: 4096)
+                got += receiveBatch(socket, source: i, limit: 4096)
             }
             drained += got
             if got == 0 { break }
         }
         flush()
+        ahead.stop()
         writer.drain()
         sockets.close()
         logger.info("ingest stopped", metadata: ["drained_messages": "\(drained)", "events_received": "\(receivedTotal)"])
@@ -182,15 +185,23 @@ public final class IngestLoop: @unchecked Sendable {
         return poller
     }
 
+    /// Receives up to `limit` messages from `socket` and processes them; large payloads are
+    /// parsed on the decoder thread (see ``DecodeAhead``), and every one of them is folded
+    /// before this returns.
     @inline(__always)
-    func receiveBatch(_ socket: ZmqSocket, source: Int, message: ZmqMultipartMessage, limit: Int) -> Int {
+    func receiveBatch(_ socket: ZmqSocket, source: Int, limit: Int) -> Int {
         // Read once per batch: `pipeline` and `authenticated` are vars (a reload swaps them), and
         // each access to a class var costs a dynamic exclusivity check.
         let pipeline = self.pipeline
         let authenticated = self.authenticated[source]
         let journaled = self.journaled[source]
+        let ahead = self.ahead
+        ahead.prepare(for: pipeline)
+        let maxEvents = pipeline.maxEventsPerFrame
+        defer { ahead.drain(into: pipeline) }
         var n = 0
         while n < limit {
+            let message = ahead.nextMessage(folding: pipeline)
             let got: Bool
             do { got = try socket.receive(into: message, dontWait: true) } catch {
                 if let z = error as? ZmqError, z.isInterrupted { continue }
@@ -204,7 +215,13 @@ public final class IngestLoop: @unchecked Sendable {
             let second = message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
             let publisher = authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1
             if journaled, count > 0 { journal(count, first, second, source: source, publisher: publisher) }
-            pipeline.process(frameCount: count, first: first, second: second, source: source, publisher: publisher)
+            let payload = IngestPipeline.payloadFrame(frameCount: count, first: first, second: second)
+            if ahead.shouldSubmit(payloadBytes: payload?.count ?? 0) {
+                ahead.submit(source: source, publisher: publisher, frameCount: count, maxEvents: maxEvents)
+                ahead.foldReady(into: pipeline)
+            } else {
+                pipeline.process(frameCount: count, first: first, second: second, source: source, publisher: publisher)
+            }
         }
         return n
     }

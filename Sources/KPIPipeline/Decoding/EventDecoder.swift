@@ -73,7 +73,7 @@ public enum DecodeStep: Sendable, Equatable {
 /// parser buffers grow geometrically.
 ///
 /// Not thread-safe: use one decoder per task/thread. The class is deliberately not `Sendable`.
-public final class EventDecoder {
+public final class EventDecoder: PayloadDocuments {
     /// The extracted field names; slot `i` holds `fields[i]`.
     public let fields: [String]
 
@@ -212,6 +212,11 @@ public final class EventDecoder {
             return .event
         }
         for i in 0..<count { fieldSlots[i] = .absent }
+        return step(rc)
+    }
+
+    /// The step of a return code other than `KPID_EVENT`.
+    private func step(_ rc: Int32) -> DecodeStep {
         switch rc {
         case KPID_END: return .end
         case KPID_ERR_NOT_OBJECT: return .error(.notObject)
@@ -223,6 +228,20 @@ public final class EventDecoder {
         case KPID_ERR_FIELD_TOO_LONG: return .error(.fieldTooLong)
         default: return .error(.malformedJSON) // KPID_ERR_MALFORMED, KPID_ERR_INTERNAL
         }
+    }
+
+    /// Like ``next()``, but an event's fields are written to `row` (``fields``.count values)
+    /// instead of ``slots``, so that a caller keeping many events decodes each in place. After
+    /// `.end` or `.error` the row's contents are unspecified. ``slots`` is not updated.
+    @inline(__always)
+    func next(into row: UnsafeMutablePointer<FieldValue>) -> DecodeStep {
+        guard sharedSlots else {
+            let step = next()
+            if case .event = step { row.update(from: fieldSlots, count: count) }
+            return step
+        }
+        let rc = kpid_decoder_next(handle, UnsafeMutableRawPointer(row).assumingMemoryBound(to: kpid_slot.self), info)
+        return rc == KPID_EVENT ? .event : step(rc)
     }
 
     /// The fields of the current event, one per name in ``fields`` (all `.absent` after `.end` or
@@ -248,6 +267,15 @@ public final class EventDecoder {
         let info = self.info.pointee
         guard let line = info.line, info.length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: line, count: info.length)
+    }
+
+    /// The decoder's own padded buffer (see ``load(borrowing:)``). A string slot pointing into it or
+    /// into the borrowed payload stays valid until the next load; any other string slot (one that
+    /// simdjson unescaped) only until the next ``next()``. ``DecodedPayload`` relies on this.
+    var ownBuffer: UnsafeRawBufferPointer {
+        var capacity = 0
+        let base = kpid_decoder_buffer(handle, &capacity)
+        return UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : capacity)
     }
 
     /// Byte offset of ``currentLine`` in the loaded payload.

@@ -53,6 +53,8 @@ public final class IngestPipeline: @unchecked Sendable {
     private let tenantSlots: [Int]
     /// Publisher index of the message being processed, -1 for none (not authenticated).
     private var publisher = -1
+    /// The bytes of the event being processed (for reject samples).
+    private var line = UnsafeRawBufferPointer(start: nil, count: 0)
 
     /// Builds the pipeline for a validated config. Throws only when a pipeline's bot patterns do
     /// not compile (the config loader has already checked them).
@@ -103,61 +105,100 @@ public final class IngestPipeline: @unchecked Sendable {
     /// is checked against the publisher's permissions before it touches any metric.
     @inline(__always)
     public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int,
-                        publisher: Int) {
+                        publisher: Int, decoded: DecodedPayload? = nil) {
         self.publisher = publisher
         defer { self.publisher = -1 }
-        process(frameCount: frameCount, first: first, second: second, source: source)
+        process(frameCount: frameCount, first: first, second: second, source: source, decoded: decoded)
     }
 
     /// Processes one ZeroMQ message: one JSON frame, or a topic frame and a JSON frame. It takes
     /// the frame count and the first two frames (`second` is ignored for one frame), so the
     /// receive loop builds no array per message. More than two frames is `too_many_frames`.
+    /// With `decoded`, the payload frame was already decoded into it (``payloadFrame(frameCount:first:second:)``
+    /// says which frame that is), on any thread: the results are those of decoding it here.
     @inline(__always)
-    public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int) {
+    public func process(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer, source: Int,
+                        decoded: DecodedPayload? = nil) {
         switch frameCount {
         case 0: return
-        case 1: process(topic: nil, payload: first, source: source)
-        case 2: process(topic: first, payload: second, source: source)
+        case 1: process(topic: nil, payload: first, source: source, decoded: decoded)
+        case 2: process(topic: first, payload: second, source: source, decoded: decoded)
         default:
             counters.countMessage(source: source)
             reject(.tooManyFrames, source: source, bytes: first, detail: "\(frameCount) frames; expected 1 or 2")
         }
     }
 
+    /// The frame of a message that holds its JSON payload, or nil when the message is rejected
+    /// before decoding (no frame, more than two, or an empty payload).
+    @inline(__always)
+    public static func payloadFrame(frameCount: Int, first: UnsafeRawBufferPointer,
+                                    second: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let payload = frameCount == 1 ? first : frameCount == 2 ? second : UnsafeRawBufferPointer(start: nil, count: 0)
+        return payload.isEmpty ? nil : payload
+    }
+
+    /// A ``DecodedPayload`` that decodes as this pipeline does (its fields and limits).
+    public func decodedPayload() -> DecodedPayload {
+        DecodedPayload(fields: decoder.fields, limits: decoder.limits)
+    }
+
+    /// The most events one frame may hold (`[limits] max_events_per_frame`).
+    public var maxEventsPerFrame: Int { config.limits.maxEventsPerFrame }
+
     /// Processes one payload (a JSON object or NDJSON), with the topic frame if there was one.
     public func process(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, source: Int) {
+        process(topic: topic, payload: payload, source: source, decoded: nil)
+    }
+
+    @inline(__always)
+    private func process(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, source: Int,
+                         decoded: DecodedPayload?) {
         counters.countMessage(source: source)
         if payload.isEmpty {
             reject(.emptyFrame, source: source, bytes: topic ?? payload, detail: "empty payload frame")
             return
         }
-        // In place: the frame stays valid until this call returns, and samples copy what they keep.
-        decoder.load(borrowing: payload)
+        if let decoded {
+            var documents = decoded.documents
+            fold(&documents, topic: topic, source: source)
+        } else {
+            // In place: the frame stays valid until this call returns, and samples copy what they keep.
+            decoder.load(borrowing: payload)
+            var documents = decoder
+            fold(&documents, topic: topic, source: source)
+        }
+    }
+
+    /// Folds the documents of one payload.
+    @inline(__always)
+    private func fold<D: PayloadDocuments>(_ documents: inout D, topic: UnsafeRawBufferPointer?, source: Int) {
         var events = 0
         let limit = config.limits.maxEventsPerFrame
         // The receive time of the message: stamps events without `ts` and bounds `max_future`.
         let now = clock.nowMillis()
         while true {
-            switch decoder.next() {
+            switch documents.next() {
             case .end:
                 return
             case .error(let e):
-                reject(RejectReason(e), source: source, bytes: decoder.currentLine, detail: nil)
+                reject(RejectReason(e), source: source, bytes: documents.currentLine, detail: nil)
             case .event:
                 events += 1
+                line = documents.currentLine
                 if events > limit {
-                    reject(.tooManyEvents, source: source, bytes: decoder.currentLine,
+                    reject(.tooManyEvents, source: source, bytes: line,
                            detail: "more than \(limit) events in one frame; the rest of the frame was dropped")
                     return
                 }
-                handleEvent(topic: topic, source: source, now: now)
+                handleEvent(documents.slots, topic: topic, source: source, now: now)
             }
         }
     }
 
     @inline(__always)
-    private func handleEvent(topic: UnsafeRawBufferPointer?, source: Int, now: EpochMillis) {
-        let slots = decoder.slots
+    private func handleEvent(_ slots: UnsafeBufferPointer<FieldValue>, topic: UnsafeRawBufferPointer?, source: Int,
+                             now: EpochMillis) {
         if srcSlot >= 0 { sequences.record(src: slots[srcSlot], seq: slots[seqSlot]) }
         // The event type: the `type` field, else the topic frame.
         let typeField = slots[FieldCatalog.typeSlot]
@@ -166,18 +207,18 @@ public final class IngestPipeline: @unchecked Sendable {
         case .string:
             typeBytes = typeField.string
             if let topic, !topic.isEmpty, !Self.equal(topic, typeBytes) {
-                reject(.typeTopicMismatch, source: source, bytes: decoder.currentLine,
+                reject(.typeTopicMismatch, source: source, bytes: line,
                        detail: "type differs from topic \"\(String(decoding: topic.prefix(64), as: UTF8.self))\"")
                 return
             }
         case .absent:
             guard let topic, !topic.isEmpty else {
-                reject(.missingType, source: source, bytes: decoder.currentLine, detail: nil)
+                reject(.missingType, source: source, bytes: line, detail: nil)
                 return
             }
             typeBytes = topic
         default:
-            reject(.badType, source: source, bytes: decoder.currentLine, detail: "type must be a string")
+            reject(.badType, source: source, bytes: line, detail: "type must be a string")
             return
         }
         if publisher >= 0, !permitted(type: typeBytes, slots: slots, source: source) { return }
@@ -193,13 +234,13 @@ public final class IngestPipeline: @unchecked Sendable {
         switch tsField.kind {
         case .number:
             guard let t = Timestamp.fromEpochNumber(tsField.number) else {
-                reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts out of range")
+                reject(.badTimestamp, source: source, bytes: line, detail: "ts out of range")
                 return
             }
             ts = t
         case .string:
             guard let t = Timestamp.parseRFC3339(tsField.string) else {
-                reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts is not RFC 3339")
+                reject(.badTimestamp, source: source, bytes: line, detail: "ts is not RFC 3339")
                 return
             }
             ts = t
@@ -207,11 +248,11 @@ public final class IngestPipeline: @unchecked Sendable {
             counters.countTimestampMissing()
             ts = now
         case .bool:
-            reject(.badTimestamp, source: source, bytes: decoder.currentLine, detail: "ts must be a number or a string")
+            reject(.badTimestamp, source: source, bytes: line, detail: "ts must be a number or a string")
             return
         }
         if ts > now &+ config.maxFutureMillis {
-            reject(.timestampInFuture, source: source, bytes: decoder.currentLine,
+            reject(.timestampInFuture, source: source, bytes: line,
                    detail: "ts \(Timestamp.formatRFC3339(ts)) is ahead of the clock by more than max_future")
             return
         }
@@ -246,7 +287,7 @@ public final class IngestPipeline: @unchecked Sendable {
         default:
             detail = "publisher \(name) has no [[publishers]] entry and unlisted publishers are denied"
         }
-        sample(reason, source: source, bytes: decoder.currentLine, metric: nil, detail: detail)
+        sample(reason, source: source, bytes: line, metric: nil, detail: detail)
         return false
     }
 
@@ -255,7 +296,7 @@ public final class IngestPipeline: @unchecked Sendable {
     private func account(_ outcome: WindowEngine.IngestOutcome, source: Int) {
         if outcome.late > 0 {
             counters.countReject(source: source, reason: .late)
-            sample(.late, source: source, bytes: decoder.currentLine,
+            sample(.late, source: source, bytes: line,
                    metric: metricNames[outcome.firstLateMetric], detail: "window already final")
         }
         if let reason = outcome.rejectReason {
@@ -267,7 +308,7 @@ public final class IngestPipeline: @unchecked Sendable {
             case .negativeValue: r = .negativeValue
             }
             counters.countReject(source: source, reason: r)
-            sample(r, source: source, bytes: decoder.currentLine, metric: metricNames[outcome.firstRejectMetric], detail: nil)
+            sample(r, source: source, bytes: line, metric: metricNames[outcome.firstRejectMetric], detail: nil)
         }
     }
 
@@ -290,7 +331,7 @@ public final class IngestPipeline: @unchecked Sendable {
         case .missingDedupeKey:
             let stage = stages[si]
             counters.countReject(source: source, reason: .missingDedupeKey)
-            sample(.missingDedupeKey, source: source, bytes: decoder.currentLine, metric: nil,
+            sample(.missingDedupeKey, source: source, bytes: line, metric: nil,
                    detail: "pipeline \(stage.config.name) needs \(stage.config.dedupeKey.joined(separator: ", "))")
         }
     }
