@@ -102,8 +102,14 @@ def run_sink(bin_dir, msgs, n):
     return n / (t1 - t0)
 
 
+RECEIVE_HWM = None
+
+
 def shipped_receive_hwm():
-    """receive_hwm of the shipped source the benchmark publishes to (api): the sink uses it too."""
+    """receive_hwm of the shipped source the benchmark publishes to (api), or --receive-hwm: the
+    sink uses it too."""
+    if RECEIVE_HWM is not None:
+        return RECEIVE_HWM
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
     api = cfg[cfg.index('bind = ["tcp://127.0.0.1:5556"]'):]
     return int(re.search(r"(?m)^receive_hwm = (\d+)", api).group(1))
@@ -120,6 +126,8 @@ def write_config(tmp, ep, without_qualification=False, journal=None, journal_bac
     cfg = cfg.replace('flush_interval = "1s"', f'flush_interval = "{flush_interval}"')
     if DECODE_AHEAD is not None:
         cfg = cfg.replace("[kpid]\n", "[kpid]\ndecode_ahead = %s\n" % ("true" if DECODE_AHEAD else "false"), 1)
+    if RECEIVE_HWM is not None:
+        cfg = cfg.replace("receive_hwm = 1000 ", "receive_hwm = %d " % RECEIVE_HWM)
     # Any free port for the status listener: a run never waits on another's leftover process.
     cfg = cfg.replace('listen = "127.0.0.1:9465"', 'listen = "127.0.0.1:0"')
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
@@ -239,6 +247,8 @@ def main():
                          "then time the receiver alone from SIGCONT: its drain rate without the publisher's CPU")
     ap.add_argument("--decode-ahead", choices=["auto", "on", "off"], default="auto",
                     help="kpid's [kpid] decode_ahead (default: as shipped, automatic)")
+    ap.add_argument("--receive-hwm", type=int, default=None,
+                    help="ZMQ_RCVHWM of kpid's api source and of the sink (default: the shipped 1000)")
     ap.add_argument("--journal-compare", action="store_true",
                     help="kpid with the journal off, then on, per repeat; report the on/off ratio")
     ap.add_argument("--journal-replay", action="store_true",
@@ -246,7 +256,8 @@ def main():
     ap.add_argument("--journal-backlog", type=int, default=1 << 30,
                     help="[journal] max_backlog_bytes of the journal-on runs (default 1 GiB)")
     a = ap.parse_args()
-    global PREQUEUE, DECODE_AHEAD
+    global PREQUEUE, DECODE_AHEAD, RECEIVE_HWM
+    RECEIVE_HWM = a.receive_hwm
     PREQUEUE = a.prequeue
     DECODE_AHEAD = None if a.decode_ahead == "auto" else a.decode_ahead == "on"
     bin_dir = os.path.join(ROOT, ".build", "release" if a.release else "debug")

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 
+import pytest
 import zmq
 
 from kpid_harness import push_messages, toml_config
@@ -161,7 +162,10 @@ def dumps(obj: dict, rng: random.Random) -> str:
     return json.dumps(obj, ensure_ascii=rng.random() < 0.3)
 
 
-def test_end_to_end_matches_independent_computation(kpid_factory, kpictl_bin, free_ports, short_tmp):
+@pytest.mark.parametrize("decode_ahead", [True, False], ids=["decode_ahead", "inline"])
+def test_end_to_end_matches_independent_computation(kpid_factory, kpictl_bin, free_ports, short_tmp, decode_ahead):
+    """Both ways of parsing: with decode_ahead, NDJSON messages of 2 KiB and more are parsed on
+    kpid's decoder thread (the rest inline, interleaved with them); without, all inline."""
     rng = random.Random(SEED)
     events = [gen_event(rng) for _ in range(N_EVENTS)]
 
@@ -230,7 +234,8 @@ def test_end_to_end_matches_independent_computation(kpid_factory, kpictl_bin, fr
     web_port, api_port = free_ports(2)
     api_ipc = f"ipc://{work}/api.sock"
     config = toml_config(
-        kpid={"time_zone": DEFAULT_ZONE, "allowed_lateness": "30d", "flush_interval": "200ms", "max_future": "3650d"},
+        kpid={"time_zone": DEFAULT_ZONE, "allowed_lateness": "30d", "flush_interval": "200ms", "max_future": "3650d",
+              "decode_ahead": decode_ahead},
         sources=[
             {"name": "web", "kind": "sub", "bind": [f"tcp://127.0.0.1:{web_port}"], "subscribe": [""]},
             {"name": "api", "kind": "pull", "bind": [f"tcp://127.0.0.1:{api_port}", api_ipc]},
@@ -293,6 +298,12 @@ def test_end_to_end_matches_independent_computation(kpid_factory, kpictl_bin, fr
 
     counters_before_stop = kpid.counters()
     kpid.stop()
+    ahead = kpid.counter_sum("messages_decoded_ahead")
+    if decode_ahead:
+        big = sum(1 for m in push_msgs if len(m) >= 2048)
+        assert ahead >= big > 0, f"{ahead} messages parsed ahead, {big} PUSH messages of 2 KiB or more"
+    else:
+        assert ahead == 0, ahead
 
     # ---- the independent computation ----------------------------------------------------------
     replica = Replica(METRICS, DEFAULT_ZONE, allowed_lateness_ms=30 * 86_400_000)

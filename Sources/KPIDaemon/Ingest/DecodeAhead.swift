@@ -77,6 +77,16 @@ final class DecodeAhead: @unchecked Sendable {
         config.decodeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1)
     }
 
+    /// Per source index: messages parsed on the decoder thread since ``takeCounts()`` (the
+    /// `messages_decoded_ahead{source}` counter).
+    private var counts: [Int64] = []
+
+    /// The per-source counts since the previous call, and resets them.
+    func takeCounts() -> [(source: Int, messages: Int64)] {
+        defer { for i in counts.indices { counts[i] = 0 } }
+        return counts.enumerated().compactMap { $0.element > 0 ? ($0.offset, $0.element) : nil }
+    }
+
     /// Messages submitted and not folded yet.
     var inFlight: Int { tail - head }
 
@@ -173,6 +183,8 @@ final class DecodeAhead: @unchecked Sendable {
     private func fold(into pipeline: IngestPipeline) {
         let slot = slots[head % slots.count]
         head += 1
+        if slot.source >= counts.count { counts += Array(repeating: 0, count: slot.source + 1 - counts.count) }
+        counts[slot.source] += 1
         let m = slot.message
         let second = m.frameCount > 1 ? m.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
         pipeline.process(frameCount: slot.frameCount, first: m.frame(0), second: second, source: slot.source,

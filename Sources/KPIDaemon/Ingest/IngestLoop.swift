@@ -283,6 +283,10 @@ public final class IngestLoop: @unchecked Sendable {
         f.counters += refusals.deltas()
         f.counters += pendingCounters
         pendingCounters = []
+        for (i, n) in ahead.takeCounts() where i < sockets.names.count {
+            f.counters.append(CounterDelta(name: "messages_decoded_ahead", labels: CanonicalLabels.json(["source": sockets.names[i]]),
+                                           delta: n))
+        }
         for (i, n) in backlogDropped.enumerated() where n > 0 {
             f.counters.append(CounterDelta(name: "journal_backlog_dropped", labels: CanonicalLabels.json(["source": sockets.names[i]]),
                                            delta: n))
