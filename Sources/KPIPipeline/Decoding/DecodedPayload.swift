@@ -71,13 +71,16 @@ public final class DecodedPayload: @unchecked Sendable {
         var events = 0
         while true {
             if events == rowCapacity { grow(&rows, &rowCapacity, stride: width) }
+            let flatBefore = decoder.flatLineCount
             let step = decoder.next(into: rows + events * width)
             if case .end = step { break }
             if stepCount == stepCapacity { grow(&steps, &stepCapacity, stride: 1) }
             steps[stepCount] = Step(step: step, line: decoder.currentLine)
             stepCount += 1
             guard case .event = step else { continue }
-            keep(row: events, payload: payload, own: own)
+            // A line the flat fast path decoded points only into the payload or the decoder's
+            // buffer; only lines simdjson decoded can hold strings in the parser's memory.
+            if decoder.flatLineCount == flatBefore { keep(row: events, payload: payload, own: own) }
             events += 1
             if events > maxEvents { break }
         }
@@ -86,7 +89,7 @@ public final class DecodedPayload: @unchecked Sendable {
         }
     }
 
-    /// Keeps row `row` (decoded in place): strings outside the payload and the decoder's own
+    /// Keeps row `row` (decoded in place) of a line simdjson decoded: strings outside the payload and the decoder's own
     /// buffer are copied to the arena.
     @inline(__always)
     private func keep(row: Int, payload: UnsafeRawBufferPointer, own: UnsafeRawBufferPointer) {
