@@ -58,8 +58,9 @@ final class DecodeAhead: @unchecked Sendable {
     private let wakeIngest = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private var thread: Thread?
-    /// The pipeline the slots' decoders were built for (a reload replaces the pipeline).
-    private var builtFor: ObjectIdentifier
+    /// The pipeline the slots' decoders were built for (a reload replaces the pipeline). Held, so
+    /// that no later pipeline can be mistaken for it.
+    private var builtFor: IngestPipeline
     /// Yields before a waiting side parks: the ingest thread waits for a decoder that is at work,
     /// the decoder for messages that may be a while.
     private let ingestSpins = 64
@@ -68,7 +69,7 @@ final class DecodeAhead: @unchecked Sendable {
     init(pipeline: IngestPipeline, depth: Int = 16, inlineBelow: Int = 2048) {
         self.inlineBelow = inlineBelow
         slots = (0..<max(1, depth)).map { _ in Slot(payload: pipeline.decodedPayload()) }
-        builtFor = ObjectIdentifier(pipeline)
+        builtFor = pipeline
         enabled = Self.enabled(pipeline.config)
     }
 
@@ -94,10 +95,10 @@ final class DecodeAhead: @unchecked Sendable {
     /// reload, whose config may extract other fields). Call only with nothing in flight.
     @inline(__always)
     func prepare(for pipeline: IngestPipeline) {
-        guard builtFor != ObjectIdentifier(pipeline) else { return }
+        guard builtFor !== pipeline else { return }
         precondition(inFlight == 0, "DecodeAhead.prepare with messages in flight")
         for s in slots { s.payload = pipeline.decodedPayload() }
-        builtFor = ObjectIdentifier(pipeline)
+        builtFor = pipeline
         enabled = Self.enabled(pipeline.config)
     }
 
