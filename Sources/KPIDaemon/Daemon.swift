@@ -46,6 +46,9 @@ public final class Daemon: Sendable {
         // Its clock can be held at a message's receive time while the journal is replayed.
         let pipelineClock = ReplayClock(base: clock)
         let pipeline = try IngestPipeline(config: config, clock: pipelineClock)
+        // CURVE server keys are config too: checked before any state is loaded or replayed.
+        let curve = config.sources.filter { $0.curve != nil }
+        try Self.checkServerKeys(curve)
         let path = databasePath ?? config.storage.path
         store = try KPIStore(path: path)
         // Derived change/delta read the window before: seed it from the final rows already stored.
@@ -63,14 +66,13 @@ public final class Daemon: Sendable {
             journalPosition = try store.journalPosition()
             replay = try JournalReplay.replay(into: pipeline, clock: pipelineClock, from: store, after: journalPosition,
                                               authenticated: config.sources.map { $0.curve != nil }, logger: logger)
-            lastSeq = max(try store.lastJournalSeq(), replay.lastSeq)
+            // The highest `seq` ever stored (replay skips rows it cannot decode without counting them).
+            lastSeq = try store.lastJournalSeq()
         } catch {
             throw StoreError(path: path, message: "cannot replay the journal: \(error)")
         }
         context = try ZmqContext()
         // The ZAP handler must answer before a CURVE socket binds: without one, libzmq admits anyone.
-        let curve = config.sources.filter { $0.curve != nil }
-        try Self.checkServerKeys(curve)
         if curve.isEmpty {
             zap = nil
         } else {
@@ -106,9 +108,7 @@ public final class Daemon: Sendable {
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
                           health: health, store: store, metrics: metrics, journal: .init(
-                              journaled: config.sources.map(\.journal), commitIntervalMillis: config.journal.commitIntervalMillis,
-                              maxBacklogBytes: config.journal.maxBacklogBytes, lastSeq: lastSeq, position: journalPosition,
-                              inFlight: journal))
+                              config: config.journal, lastSeq: lastSeq, position: journalPosition, inFlight: journal))
         loop.pendingCounters = replay.counterDeltas
     }
 

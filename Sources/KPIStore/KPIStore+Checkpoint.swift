@@ -9,8 +9,8 @@ import GRDB
 /// net), and ``checkpointWAL()`` runs PASSIVE checkpoints from a connection of its own, which
 /// never blocks the writer or the readers.
 extension KPIStore {
-    /// WAL pages past which the writer checkpoints by itself: 256 MiB at 16 KiB pages (64 MiB in
-    /// a file created with 4 KiB pages by an older kpid).
+    /// WAL pages past which the writer checkpoints by itself: 1 GiB at 64 KiB pages (256 MiB in a
+    /// file created with 16 KiB pages, 64 MiB with 4 KiB pages, by an older kpid).
     static let writerAutoCheckpointPages = 16_384
 
     static func openCheckpointer(_ pool: DatabasePool, path: String) throws -> DatabaseQueue {

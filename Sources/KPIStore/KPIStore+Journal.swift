@@ -45,12 +45,19 @@ public final class JournalBatch: @unchecked Sendable {
     /// The `seq` of the last message appended.
     public var lastSeq: Int64? { entries.last?.seq }
 
+    /// The bytes ``append(seq:source:publisher:receivedAt:frameCount:first:second:)`` adds for a
+    /// message: a frame count, the first frame's length, and the first two frames.
+    @inline(__always)
+    public static func encodedSize(frameCount: Int, first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer) -> Int {
+        5 + first.count + (frameCount > 1 ? second.count : 0)
+    }
+
     /// Appends one message (`frameCount` ≥ 1; `second` is ignored for one frame).
     @inline(__always)
     public func append(seq: Int64, source: Int, publisher: Int, receivedAt: EpochMillis, frameCount: Int,
                        first: UnsafeRawBufferPointer, second: UnsafeRawBufferPointer) {
         let secondCount = frameCount > 1 ? second.count : 0
-        let size = 5 + first.count + secondCount
+        let size = Self.encodedSize(frameCount: frameCount, first: first, second: second)
         if byteCount + size > capacity { grow(to: byteCount + size) }
         let p = storage + byteCount
         p.storeBytes(of: UInt8(truncatingIfNeeded: min(frameCount, 255)), as: UInt8.self)

@@ -49,10 +49,9 @@ public final class KPIStore: Sendable {
         config.readonly = readOnly
         config.busyMode = .timeout(5)
         config.label = "kpid"
-        // 16 KiB pages for a new file (SQLite ignores it for an existing one, and once in WAL
-        // mode): a journal row of a 25 KB NDJSON message then spans 2 pages instead of 7, and
-        // every page costs two writes to the WAL and one more at the checkpoint (journal on/off
-        // throughput 0.42 → 0.65, docs/benchmarks.md).
+        // `pageSize` pages for a new file (SQLite ignores it for an existing one, and once in WAL
+        // mode): a journal row of a 25 KB NDJSON message then fits one page, and every page
+        // costs two writes to the WAL and one more at the checkpoint (see `pageSize`).
         config.prepareDatabase { db in if !readOnly { try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)") } }
         do {
             pool = try DatabasePool(path: path, configuration: config)

@@ -82,6 +82,11 @@ public final class ZmqMultipartMessage: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
     }
 
+    /// The bytes of frame `index`, or an empty buffer when the message has fewer frames. No copy.
+    public func frameOrEmpty(_ index: Int) -> UnsafeRawBufferPointer {
+        index < frameCount ? frame(index) : UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
     /// Calls `body` with the bytes of frame `index`; the buffer must not escape `body`. No copy.
     public func withFrame<R, E: Error>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(frame(index))

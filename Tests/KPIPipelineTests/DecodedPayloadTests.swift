@@ -88,7 +88,7 @@ final class DecodedPayloadTests: XCTestCase {
                     second.withUnsafeBytes { s in
                         inline.process(frameCount: frames, first: f, second: s, source: 0)
                         if let payload = IngestPipeline.payloadFrame(frameCount: frames, first: f, second: s) {
-                            decoded.decode(payload, maxEvents: ahead.maxEventsPerFrame)
+                            decoded.decode(payload, maxEvents: ahead.config.limits.maxEventsPerFrame)
                             ahead.process(frameCount: frames, first: f, second: s, source: 0, decoded: decoded)
                         } else {
                             ahead.process(frameCount: frames, first: f, second: s, source: 0)

@@ -148,14 +148,7 @@ public final class DuplicateClickWindow: @unchecked Sendable {
     public func check(_ key: UInt64, at time: EpochMillis, homeSlot: UInt64) -> Verdict {
         let h = Self.stored(key)
         assert(homeSlot == self.homeSlot(of: key), "the window changed since homeSlot(of:)")
-        var i = Self.home(h, tableCapacity)
-        var s = homeSlot
-        while s != h && s != 0 {
-            i += 1
-            if i == tableCapacity { i = 0 }
-            s = table[i].hash
-        }
-        return decide(h, at: time, (s == h, i))
+        return decide(h, at: time, Self.probe(h, in: table, capacity: tableCapacity, home: homeSlot))
     }
 
     /// The verdict on the click of stored hash `h` at `time` whose probe ended at `probe`, and
@@ -193,17 +186,19 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    /// The slot of `t` holding `h` (`found`), else the empty slot that ends its probe run.
+    /// The slot of `t` holding `h` (`found`), else the empty slot that ends its probe run. `home`:
+    /// what the home slot holds, when the caller has read it already.
     @inline(__always)
-    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int) -> (found: Bool, slot: Int) {
+    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int,
+                              home homeHash: UInt64? = nil) -> (found: Bool, slot: Int) {
         var i = home(h, capacity)
-        while true {
-            let s = t[i].hash
-            if s == h { return (true, i) }
-            if s == 0 { return (false, i) }
+        var s = homeHash ?? t[i].hash
+        while s != h && s != 0 {
             i += 1
             if i == capacity { i = 0 }
+            s = t[i].hash
         }
+        return (s == h, i)
     }
 
     @inline(__always)
@@ -380,13 +375,8 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         let fresh = Self.allocateTable(capacity)
         for i in 0..<tableCapacity where table[i].hash != 0 {
             let s = table[i]
-            // Keys are distinct, so the probe only looks for the empty slot that ends the run.
-            var j = Self.home(s.hash, capacity)
-            while fresh[j].hash != 0 {
-                j += 1
-                if j == capacity { j = 0 }
-            }
-            fresh[j] = s
+            // Keys are distinct: the probe ends at an empty slot.
+            fresh[Self.probe(s.hash, in: fresh, capacity: capacity).slot] = s
         }
         table.deallocate()
         table = fresh

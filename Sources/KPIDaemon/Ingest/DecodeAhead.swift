@@ -32,9 +32,9 @@ final class DecodeAhead: @unchecked Sendable {
         var publisher = -1
         var frameCount = 0
         var maxEvents = 0
-        /// Whether the payload frame is decoded into `payload` (false: the pipeline rejects the
-        /// message before decoding, e.g. an empty payload frame).
-        var decoded = false
+        /// The frame the decoder thread parses into `payload`; nil when the pipeline rejects the
+        /// message before decoding (e.g. an empty payload frame), and so nothing is decoded.
+        var payloadFrame: UnsafeRawBufferPointer?
 
         init(payload: DecodedPayload) { self.payload = payload }
     }
@@ -91,9 +91,9 @@ final class DecodeAhead: @unchecked Sendable {
     /// Messages submitted and not folded yet.
     var inFlight: Int { tail - head }
 
-    /// Rebuilds the slots' decoders when `pipeline` is not the one they were built for (after a
-    /// reload, whose config may extract other fields). Call only with nothing in flight.
-    @inline(__always)
+    /// Rebuilds the slots' decoders when `pipeline` is not the one they were built for (a reload
+    /// calls it when it swaps the pipeline, whose config may extract other fields). Call only
+    /// with nothing in flight.
     func prepare(for pipeline: IngestPipeline) {
         guard builtFor !== pipeline else { return }
         precondition(inFlight == 0, "DecodeAhead.prepare with messages in flight")
@@ -117,12 +117,14 @@ final class DecodeAhead: @unchecked Sendable {
         inFlight > 0 || (enabled && payloadBytes >= inlineBelow)
     }
 
-    /// Hands the message received into ``nextMessage(folding:)`` to the decoder thread.
-    func submit(source: Int, publisher: Int, frameCount: Int, maxEvents: Int) {
+    /// Hands the message received into ``nextMessage(folding:)`` to the decoder thread, with its
+    /// payload frame (``IngestPipeline/payloadFrame(frameCount:first:second:)``).
+    func submit(source: Int, publisher: Int, frameCount: Int, payload: UnsafeRawBufferPointer?, maxEvents: Int) {
         let slot = slots[tail % slots.count]
         slot.source = source
         slot.publisher = publisher
         slot.frameCount = frameCount
+        slot.payloadFrame = payload
         slot.maxEvents = maxEvents
         tail += 1
         if thread == nil { start() }
@@ -187,9 +189,8 @@ final class DecodeAhead: @unchecked Sendable {
         if slot.source >= counts.count { counts += Array(repeating: 0, count: slot.source + 1 - counts.count) }
         counts[slot.source] += 1
         let m = slot.message
-        let second = m.frameCount > 1 ? m.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
-        pipeline.process(frameCount: slot.frameCount, first: m.frame(0), second: second, source: slot.source,
-                         publisher: slot.publisher, decoded: slot.decoded ? slot.payload : nil)
+        pipeline.process(frameCount: slot.frameCount, first: m.frame(0), second: m.frameOrEmpty(1), source: slot.source,
+                         publisher: slot.publisher, decoded: slot.payloadFrame == nil ? nil : slot.payload)
     }
 
     /// The decoder thread's loop: decodes submitted slots in order until ``stop()``.
@@ -201,14 +202,7 @@ final class DecodeAhead: @unchecked Sendable {
             }
             if stopping.load(ordering: .acquiring) { return }
             let slot = slots[next % slots.count]
-            let m = slot.message
-            let second = m.frameCount > 1 ? m.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
-            if let payload = IngestPipeline.payloadFrame(frameCount: slot.frameCount, first: m.frame(0), second: second) {
-                slot.payload.decode(payload, maxEvents: slot.maxEvents)
-                slot.decoded = true
-            } else {
-                slot.decoded = false
-            }
+            if let payload = slot.payloadFrame { slot.payload.decode(payload, maxEvents: slot.maxEvents) }
             next += 1
             decodedCount.store(next, ordering: .sequentiallyConsistent)
             if ingestParked.exchange(false, ordering: .sequentiallyConsistent) { wakeIngest.signal() }

@@ -115,14 +115,15 @@ extension IngestLoop {
         }
         receivedBeforeReload += pipeline.counters.receivedTotal
         pipeline = next
+        // Nothing is in flight between receive batches: the decoder thread follows the new fields.
+        ahead.prepare(for: next)
         runningConfig.withLock { $0 = config }
         sockets = rebind.next
         authenticated = sockets.curve
         // The journal follows the new source numbering (the flush above reported the backlog
         // drops of the old one); `[journal]` settings themselves need a restart.
-        journaled = sockets.names.map { name in config.sources.first { $0.name == name }?.journal ?? false }
+        journaled = sockets.journaled
         backlogDropped = journaled.map { _ in 0 }
-        journalInterval = journaled.contains(true) ? journalCommitInterval : Int64.max / 4
         flushInterval = max(10, config.flushIntervalMillis)
         if let alerts { writer.replaceAlerts(alerts) }
         for s in rebind.retired {

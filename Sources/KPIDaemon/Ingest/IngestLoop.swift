@@ -57,19 +57,16 @@ public final class IngestLoop: @unchecked Sendable {
 
     /// The loop's side of the event journal.
     struct Journal {
-        /// Per source: `journal = true`.
-        var journaled: [Bool]
-        var commitIntervalMillis: Int64
-        var maxBacklogBytes: Int
+        /// `[journal]`: the commit interval and the backlog limit.
+        var config: JournalConfig
         /// The last `seq` used (numbering continues after it) and the stored checkpoint position.
         var lastSeq: Int64
         var position: Int64
         var inFlight: JournalInFlight
     }
-    /// Per source (a reload renumbers sources: see `IngestLoop+Reload.swift`).
+    /// Per source: `journal = true` (``SourceSockets/journaled``; a reload renumbers sources).
     var journaled: [Bool]
-    var journalInterval: Int64
-    /// `[journal] commit_interval` as configured.
+    /// `[journal] commit_interval` as configured (committing an empty batch does nothing).
     let journalCommitInterval: Int64
     private let maxBacklogBytes: Int
     private let inFlight: JournalInFlight
@@ -84,7 +81,7 @@ public final class IngestLoop: @unchecked Sendable {
 
     init(pipeline: IngestPipeline, sockets: SourceSockets, writer: FlushWriter, clock: any WallClock, logger: Logger,
          notifier: SystemdNotifier = SystemdNotifier(socketPath: nil), health: DaemonHealth? = nil,
-         store: KPIStore? = nil, metrics: SelfMetrics? = nil, journal: Journal? = nil) {
+         store: KPIStore? = nil, metrics: SelfMetrics? = nil, journal: Journal) {
         self.store = store
         self.metrics = metrics
         self.runningConfig = Mutex(pipeline.config)
@@ -99,16 +96,13 @@ public final class IngestLoop: @unchecked Sendable {
         self.flushInterval = max(10, pipeline.config.flushIntervalMillis)
         self.authenticated = sockets.curve
         self.ahead = DecodeAhead(pipeline: pipeline)
-        let j = journal ?? Journal(journaled: [], commitIntervalMillis: 100, maxBacklogBytes: 0, lastSeq: 0, position: 0,
-                                   inFlight: JournalInFlight())
-        journaled = sockets.sockets.indices.map { $0 < j.journaled.count && j.journaled[$0] }
-        journalCommitInterval = max(1, j.commitIntervalMillis)
-        journalInterval = journaled.contains(true) ? journalCommitInterval : Int64.max / 4
-        maxBacklogBytes = j.maxBacklogBytes
-        inFlight = j.inFlight
-        journalBatch = j.inFlight.take()
-        lastSeq = j.lastSeq
-        checkpointed = j.position
+        journaled = sockets.journaled
+        journalCommitInterval = max(1, journal.config.commitIntervalMillis)
+        maxBacklogBytes = journal.config.maxBacklogBytes
+        inFlight = journal.inFlight
+        journalBatch = journal.inFlight.take()
+        lastSeq = journal.lastSeq
+        checkpointed = journal.position
         backlogDropped = journaled.map { _ in 0 }
     }
 
@@ -120,7 +114,7 @@ public final class IngestLoop: @unchecked Sendable {
         var poller = makePoller()
         var nextFlush = MonotonicClock.millis() + flushInterval
         var nextHeartbeat = MonotonicClock.millis()
-        var nextJournalCommit = MonotonicClock.millis() + journalInterval
+        var nextJournalCommit = MonotonicClock.millis() + journalCommitInterval
         while !stopFlag.load(ordering: .acquiring) {
             // A safe point: no message is half processed.
             if reloadPending.load(ordering: .acquiring), applyPendingReload() {
@@ -136,7 +130,7 @@ public final class IngestLoop: @unchecked Sendable {
             health?.loopBeat(now)
             if now >= nextJournalCommit {
                 handJournal()
-                nextJournalCommit = now + journalInterval
+                nextJournalCommit = now + journalCommitInterval
             }
             inFlight.publishPending(messages: journalBatch.entries.count, bytes: journalBatch.byteCount)
             if now >= nextFlush {
@@ -196,8 +190,7 @@ public final class IngestLoop: @unchecked Sendable {
         let authenticated = self.authenticated[source]
         let journaled = self.journaled[source]
         let ahead = self.ahead
-        ahead.prepare(for: pipeline)
-        let maxEvents = pipeline.maxEventsPerFrame
+        let maxEvents = pipeline.config.limits.maxEventsPerFrame
         defer { ahead.drain(into: pipeline) }
         var n = 0
         while n < limit {
@@ -212,12 +205,12 @@ public final class IngestLoop: @unchecked Sendable {
             n += 1
             let count = message.frameCount + message.extraFrames
             let first = message.frame(0)
-            let second = message.frameCount > 1 ? message.frame(1) : UnsafeRawBufferPointer(start: nil, count: 0)
+            let second = message.frameOrEmpty(1)
             let publisher = authenticated ? Self.publisher(of: message, permissions: pipeline.permissions) : -1
             if journaled, count > 0 { journal(count, first, second, source: source, publisher: publisher) }
             let payload = IngestPipeline.payloadFrame(frameCount: count, first: first, second: second)
             if ahead.shouldSubmit(payloadBytes: payload?.count ?? 0) {
-                ahead.submit(source: source, publisher: publisher, frameCount: count, maxEvents: maxEvents)
+                ahead.submit(source: source, publisher: publisher, frameCount: count, payload: payload, maxEvents: maxEvents)
                 ahead.foldReady(into: pipeline)
             } else {
                 pipeline.process(frameCount: count, first: first, second: second, source: source, publisher: publisher)
@@ -231,7 +224,7 @@ public final class IngestLoop: @unchecked Sendable {
     @inline(__always)
     private func journal(_ count: Int, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, source: Int,
                          publisher: Int) {
-        let size = 5 + first.count + (count > 1 ? second.count : 0)
+        let size = JournalBatch.encodedSize(frameCount: count, first: first, second: second)
         if journalBatch.byteCount + inFlight.handedUncommittedBytes + size > maxBacklogBytes {
             backlogDropped[source] += 1
             return
@@ -270,6 +263,11 @@ public final class IngestLoop: @unchecked Sendable {
         notifier.status("\(Int(rate.rounded())) events/s, \(events) events, \(rejects) rejects, \(pipeline.engine.openCellCount) open windows")
     }
 
+    /// An increment of the per-source counter `name` for source index `source`.
+    private func sourceCounter(_ name: String, source: Int, delta: Int64) -> CounterDelta {
+        CounterDelta(name: name, labels: CanonicalLabels.json(["source": sockets.names[source]]), delta: delta)
+    }
+
     func flush() {
         // The journal first: the flush's checkpoint covers every message handed so far.
         handJournal()
@@ -284,12 +282,10 @@ public final class IngestLoop: @unchecked Sendable {
         f.counters += pendingCounters
         pendingCounters = []
         for (i, n) in ahead.takeCounts() where i < sockets.names.count {
-            f.counters.append(CounterDelta(name: "messages_decoded_ahead", labels: CanonicalLabels.json(["source": sockets.names[i]]),
-                                           delta: n))
+            f.counters.append(sourceCounter("messages_decoded_ahead", source: i, delta: n))
         }
         for (i, n) in backlogDropped.enumerated() where n > 0 {
-            f.counters.append(CounterDelta(name: "journal_backlog_dropped", labels: CanonicalLabels.json(["source": sockets.names[i]]),
-                                           delta: n))
+            f.counters.append(sourceCounter("journal_backlog_dropped", source: i, delta: n))
             backlogDropped[i] = 0
         }
         let position = lastSeq != checkpointed ? lastSeq : nil

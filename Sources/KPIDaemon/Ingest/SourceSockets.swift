@@ -97,6 +97,8 @@ final class SourceSockets {
     let monitors: [ZmqMonitor?]
     /// Per source: whether it is a CURVE source (its messages carry a ZAP user id).
     let curve: [Bool]
+    /// Per source: `journal = true`.
+    let journaled: [Bool]
 
     /// Opens, binds and connects every source of `config`; on a failure, closes what it opened
     /// and throws ``SourceError`` (or the ``ZmqError`` of socket creation).
@@ -118,6 +120,7 @@ final class SourceSockets {
         names = sources.map(\.name)
         monitors = sources.map(\.monitor)
         curve = sources.map { $0.config.curve != nil }
+        journaled = sources.map(\.config.journal)
     }
 
     func close() {

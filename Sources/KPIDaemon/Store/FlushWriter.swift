@@ -37,8 +37,8 @@ public final class FlushWriter: @unchecked Sendable {
     private let journalRetentionMillis: Int64
     private var checkpointed: Int64
     /// Rows deleted per pruning statement, and the time pruning may take after one flush.
-    var pruneBatch = 5_000
-    var pruneBudget: Duration = .milliseconds(20)
+    let pruneBatch = 5_000
+    let pruneBudget: Duration = .milliseconds(20)
     /// WAL checkpoints on their own queue, requested after every write.
     private let checkpointer: WALCheckpointer
 

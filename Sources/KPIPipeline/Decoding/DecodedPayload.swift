@@ -26,7 +26,7 @@ public final class DecodedPayload: @unchecked Sendable {
     private var steps: UnsafeMutablePointer<Step>
     private var stepCapacity: Int
     private(set) var stepCount = 0
-    private var arena: UnsafeMutableRawPointer
+    private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCapacity: Int
     private var arenaUsed = 0
     /// Slots whose strings were copied into the arena: (row * width + slot, arena offset). The
@@ -44,7 +44,7 @@ public final class DecodedPayload: @unchecked Sendable {
         stepCapacity = 128
         steps = .allocate(capacity: stepCapacity)
         arenaCapacity = 4096
-        arena = .allocate(byteCount: arenaCapacity, alignment: 16)
+        arena = .allocate(capacity: arenaCapacity)
     }
 
     deinit {
@@ -52,11 +52,6 @@ public final class DecodedPayload: @unchecked Sendable {
         steps.deallocate()
         arena.deallocate()
     }
-
-    /// The field names this object extracts.
-    public var fields: [String] { decoder.fields }
-    /// The limits this object decodes within.
-    public var limits: EventDecoder.Limits { decoder.limits }
 
     /// Decodes every document of `payload` (NDJSON or one object), read in place, stopping after
     /// the event that passes `maxEvents` (the pipeline rejects that one and drops the rest, as it
@@ -99,15 +94,8 @@ public final class DecodedPayload: @unchecked Sendable {
             guard v.kind == .string, v.string.count > 0, let p = v.string.baseAddress,
                   !Self.contains(payload, p, v.string.count), !Self.contains(own, p, v.string.count) else { continue }
             let n = v.string.count
-            if arenaUsed + n > arenaCapacity {
-                let grown = max(arenaUsed + n, arenaCapacity * 2)
-                let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
-                fresh.copyMemory(from: arena, byteCount: arenaUsed)
-                arena.deallocate()
-                arena = fresh
-                arenaCapacity = grown
-            }
-            (arena + arenaUsed).copyMemory(from: p, byteCount: n)
+            while arenaUsed + n > arenaCapacity { grow(&arena, &arenaCapacity, stride: 1) }
+            UnsafeMutableRawPointer(arena + arenaUsed).copyMemory(from: p, byteCount: n)
             fixups.append((row * width + i, arenaUsed))
             arenaUsed += n
         }

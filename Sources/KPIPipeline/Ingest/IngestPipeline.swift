@@ -143,9 +143,6 @@ public final class IngestPipeline: @unchecked Sendable {
         DecodedPayload(fields: decoder.fields, limits: decoder.limits)
     }
 
-    /// The most events one frame may hold (`[limits] max_events_per_frame`).
-    public var maxEventsPerFrame: Int { config.limits.maxEventsPerFrame }
-
     /// Processes one payload (a JSON object or NDJSON), with the topic frame if there was one.
     public func process(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, source: Int) {
         process(topic: topic, payload: payload, source: source, decoded: nil)
