@@ -18,6 +18,12 @@ public final class SelfMetrics: @unchecked Sendable {
     public let registry: PrometheusCollectorRegistry
     private let lock = NSLock()
     private var counters: [String: Counter] = [:]
+    /// `kpid_alerts{rule,state}`, one gauge per pair seen.
+    private struct AlertGaugeKey: Hashable {
+        var rule: String
+        var state: String
+    }
+    private var alertGauges: [AlertGaugeKey: Gauge] = [:]
     private let flushDuration: DurationHistogram
     private let flushFailures: Counter
     private let openWindows: Gauge
@@ -123,18 +129,18 @@ public final class SelfMetrics: @unchecked Sendable {
     /// Alerts per rule and state (`kpid_alerts{rule,state}`, state `pending` or `firing`), from
     /// the active instances after an alerting step. A (rule, state) seen once is kept at 0.
     public func alerts(_ active: [AlertInstance]) {
-        var counts: [String: Int] = [:]
-        for a in active where a.phase == .pending || a.phase == .firing { counts[a.rule + "\u{0}" + a.phase.rawValue, default: 0] += 1 }
+        var counts: [AlertGaugeKey: Int] = [:]
+        for a in active where a.phase == .pending || a.phase == .firing {
+            counts[AlertGaugeKey(rule: a.rule, state: a.phase.rawValue), default: 0] += 1
+        }
         lock.lock()
         defer { lock.unlock() }
         for key in counts.keys where alertGauges[key] == nil {
-            let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
-            alertGauges[key] = registry.makeGauge(name: "kpid_alerts", labels: [("rule", parts[0]), ("state", parts[1])],
+            alertGauges[key] = registry.makeGauge(name: "kpid_alerts", labels: [("rule", key.rule), ("state", key.state)],
                                                   help: "Alerts of a rule in a state (pending or firing).")
         }
         for (key, gauge) in alertGauges { gauge.set(Double(counts[key] ?? 0)) }
     }
-    private var alertGauges: [String: Gauge] = [:]
 
     /// Counts aggregate rows deleted by retention.
     public func pruned(rows: Int) { retentionPruned.increment(by: Int64(rows)) }

@@ -21,9 +21,9 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let quote = CanonicalLabels.quote
-        var line = "{\"ts\":\(quote(LogfmtLogHandler.timestamp())),\"level\":\(quote(event.level.rawValue))"
+        var line = "{\"ts\":\(quote(LogLine.timestamp())),\"level\":\(quote(event.level.rawValue))"
         line += ",\"msg\":\(quote("\(event.message)"))"
-        for (k, v) in LogLine.metadata(metadata, event.metadata) where !["ts", "level", "msg"].contains(k) {
+        for (k, v) in LogLine.metadata(metadata, event.metadata) where k != "ts" && k != "level" && k != "msg" {
             line += ",\(quote(k)):\(quote("\(v)"))"
         }
         LogLine.write(line + "}\n")

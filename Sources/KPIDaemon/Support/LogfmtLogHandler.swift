@@ -19,7 +19,7 @@ public struct LogfmtLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "ts=\(Self.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote("\(event.message)"))"
+        var line = "ts=\(LogLine.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote("\(event.message)"))"
         for (k, v) in LogLine.metadata(metadata, event.metadata) {
             line += " \(k)=\(Self.quote("\(v)"))"
         }
@@ -32,13 +32,5 @@ public struct LogfmtLogHandler: LogHandler {
         let escaped = s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
         return "\"\(escaped)\""
-    }
-
-    static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let ms = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
-        let d = Date(timeIntervalSince1970: Double(ms) / 1000)
-        return d.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
