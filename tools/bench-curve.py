@@ -11,7 +11,7 @@ sequential; PUSH/PULL loses nothing, so kpid must count every event (the script 
 
     python3 tools/bench-curve.py [--events 1000000] [--debug]
 """
-import argparse, json, os, signal, sqlite3, subprocess, sys, tempfile, time, threading
+import argparse, json, os, signal, sqlite3, subprocess, sys, tempfile, time
 
 import zmq
 
@@ -26,6 +26,8 @@ def write_config(tmp, plain_ep, secure_ep, web_port):
     cfg = open(os.path.join(ROOT, "conf", "kpid.toml")).read()
     cfg = cfg.replace('flush_interval = "1s"', 'flush_interval = "50ms"')
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
+    cfg = cfg.replace('listen = "127.0.0.1:9465"', 'listen = "127.0.0.1:0"')  # never a leftover run's port
+    cfg = cfg.replace('bot_patterns = "bots"', 'bot_patterns = "%s"' % os.path.join(ROOT, "conf", "bots"))
     cfg = cfg.replace('bind = ["tcp://127.0.0.1:5555"]', f'bind = ["tcp://127.0.0.1:{web_port}"]')
     cfg = cfg.replace('name = "api"\nkind = "pull"\nbind = ["tcp://127.0.0.1:5556"]',
                       f'name = "plain"\nkind = "pull"\nbind = ["{plain_ep}"]\n\n[[sources]]\nname = "secure"\n'
@@ -84,15 +86,7 @@ def main():
         plain_ep, secure_ep = f"tcp://127.0.0.1:{ports[0]}", f"tcp://127.0.0.1:{ports[1]}"
         path = write_config(tmp, plain_ep, secure_ep, ports[2])
         db = os.path.join(tmp, "bench.db")
-        p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db], cwd=tmp,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in p.stdout:
-            if "kpid ready" in line:
-                break
-        else:
-            sys.exit("kpid exited before it was ready")
-        # Keep reading kpid's output: a full pipe would block its logging, and so its stop.
-        threading.Thread(target=lambda: [None for _ in p.stdout], daemon=True).start()
+        p, _, _ = bench_e2e.start_kpid(bin_dir, path, db, cwd=tmp)
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         results = []
         try:

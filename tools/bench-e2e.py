@@ -127,7 +127,9 @@ def write_config(tmp, ep, without_qualification=False, journal=None, journal_bac
     if DECODE_AHEAD is not None:
         cfg = cfg.replace("[kpid]\n", "[kpid]\ndecode_ahead = %s\n" % ("true" if DECODE_AHEAD else "false"), 1)
     if RECEIVE_HWM is not None:
-        cfg = cfg.replace("receive_hwm = 1000 ", "receive_hwm = %d " % RECEIVE_HWM)
+        # The api source's (the one the benchmark publishes to, see shipped_receive_hwm).
+        head, api = cfg.split('bind = ["tcp://127.0.0.1:5556"]', 1)
+        cfg = head + 'bind = ["tcp://127.0.0.1:5556"]' + re.sub(r"(?m)^receive_hwm = \d+", "receive_hwm = %d" % RECEIVE_HWM, api, count=1)
     # Any free port for the status listener: a run never waits on another's leftover process.
     cfg = cfg.replace('listen = "127.0.0.1:9465"', 'listen = "127.0.0.1:0"')
     cfg = cfg.replace('allowed_lateness = "1m"', 'allowed_lateness = "30d"')
@@ -148,11 +150,11 @@ def write_config(tmp, ep, without_qualification=False, journal=None, journal_bac
     return path, os.path.join(tmp, "bench.db")
 
 
-def start_kpid(bin_dir, path, db):
+def start_kpid(bin_dir, path, db, cwd=None):
     """Starts kpid and waits for `kpid ready`; returns (process, log lines so far, seconds to ready).
     A thread keeps reading kpid's output (a full pipe would block its logging, and so its stop)."""
     t0 = time.monotonic()
-    p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db],
+    p = subprocess.Popen([os.path.join(bin_dir, "kpid"), "--config", path, "--db", db], cwd=cwd,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in p.stdout:

@@ -12,12 +12,6 @@ final class DecodedPayloadTests: XCTestCase {
             .deletingLastPathComponent().appendingPathComponent("conf/kpid.toml").path
     }
 
-    /// A fixed clock, so that reject samples' receive times match between the two pipelines.
-    private struct FixedClock: WallClock {
-        var now: EpochMillis
-        func nowMillis() -> EpochMillis { now }
-    }
-
     /// 2026-11-23 08:00Z.
     private let t0: EpochMillis = 1_795_420_800_000
 
@@ -25,7 +19,7 @@ final class DecodedPayloadTests: XCTestCase {
     /// (escapes, unicode), strings unescaped into the arena across later lines, every error kind,
     /// blank lines, a pretty-printed object, topic frames, and frames over the event limit.
     private func corpus() -> [(frames: Int, first: [UInt8], second: [UInt8])] {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 23)
         var out: [(Int, [UInt8], [UInt8])] = []
         let ua = "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0"
         for m in 0..<60 {
@@ -66,7 +60,8 @@ final class DecodedPayloadTests: XCTestCase {
         var config = try ConfigLoader.load(contentsOf: shippedConfig)
         config.allowedLatenessMillis = 30 * 86_400_000
         if let maxEventsPerFrame { config.limits.maxEventsPerFrame = maxEventsPerFrame }
-        let p = try IngestPipeline(config: config, clock: FixedClock(now: t0 + 60_000))
+        // A clock that stands still: reject samples' receive times match between the two pipelines.
+        let p = try IngestPipeline(config: config, clock: ManualClock(t0 + 60_000))
         p.samplesPerReasonPerFlush = 1_000
         return p
     }

@@ -4,21 +4,9 @@ import KPICore
 import XCTest
 @testable import KPIStore
 
-/// The `journal` and `journal_checkpoint` tables against a real database file.
-final class JournalStoreTests: XCTestCase {
-    var dir: URL!
-
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    func path() -> String { dir.appendingPathComponent("kpid.db").path }
-
+/// The `journal` and `journal_checkpoint` tables, and the WAL checkpoints, against a real
+/// database file (``KPIStoreTests``' temporary directory).
+extension KPIStoreTests {
     func append(_ batch: JournalBatch, seq: Int64, source: Int = 0, publisher: Int = -1, at: EpochMillis,
                 _ frames: [String]) {
         let bytes = frames.map { Array($0.utf8) }
@@ -119,15 +107,10 @@ final class JournalStoreTests: XCTestCase {
         XCTAssertEqual(try store.pruneJournal(receivedBefore: 1_000, upTo: 4), 1)
         XCTAssertEqual(try store.journalCount(), 3, "rows behind a younger one wait for it")
     }
-}
 
-/// WAL checkpoints from the store's own checkpointer connection.
-final class WALCheckpointTests: XCTestCase {
+    /// WAL checkpoints from the store's own checkpointer connection.
     func testCheckpointCopiesTheCommittedWALPagesWithoutTheWriter() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try KPIStore(path: dir.appendingPathComponent("kpid.db").path)
+        let store = try KPIStore(path: path())
         let batch = JournalBatch()
         let frame = [UInt8](repeating: 0x61, count: 50_000)
         frame.withUnsafeBytes { f in
@@ -141,17 +124,12 @@ final class WALCheckpointTests: XCTestCase {
         XCTAssertGreaterThan(r.walFrames, 1_000_000 / KPIStore.pageSize, "the journal's pages are in the WAL")
         XCTAssertEqual(r.checkpointed, r.walFrames, "no reader holds an old snapshot: everything is copied")
         XCTAssertEqual(try store.journalCount(), 20)
-        XCTAssertEqual(try KPIStore(path: dir.appendingPathComponent("kpid.db").path, readOnly: true).checkpointWAL().walFrames, 0,
+        XCTAssertEqual(try KPIStore(path: path(), readOnly: true).checkpointWAL().walFrames, 0,
                        "a read-only store has no checkpointer")
     }
-}
 
-extension WALCheckpointTests {
-    func testANewDatabaseHas16KiBPages() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("kpid.db").path
+    func testANewDatabaseHasTheStoresPageSize() throws {
+        let path = path()
         _ = try KPIStore(path: path)
         let pageSize = try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
         XCTAssertEqual(pageSize, KPIStore.pageSize)

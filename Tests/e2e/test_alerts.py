@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 import zmq
 
 from kpid_harness import KPICTL_BIN, toml_config
+from test_status import get
 
 HERE = Path(__file__).resolve().parent
 SECRET = "e2e-webhook-secret"
@@ -414,8 +414,7 @@ def bodies(hook: Webhook) -> list[dict]:
 
 
 def metrics(k) -> str:
-    with urllib.request.urlopen(f"{k.status_url}/metrics", timeout=5) as r:
-        return r.read().decode()
+    return get(f"{k.status_url}/metrics")[1]
 
 
 def test_pending_becomes_firing_only_after_for_has_passed_in_event_time(kpid_factory, free_ports, webhook):

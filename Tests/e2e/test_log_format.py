@@ -9,9 +9,7 @@ import time
 
 import sqlite3
 
-import zmq
-
-from kpid_harness import toml_config
+from kpid_harness import push_messages, toml_config
 
 
 def received(db) -> int:
@@ -40,14 +38,9 @@ def test_json_logs_are_one_object_per_line_and_quiet_per_event(kpid_bin, tmp_pat
             assert p.poll() is None and time.monotonic() < deadline, (tmp_path / "out.log").read_text()
             time.sleep(0.05)
         now = int(time.time() * 1000)
-        ctx = zmq.Context()
-        s = ctx.socket(zmq.PUSH)
-        s.setsockopt(zmq.LINGER, 5_000)
-        s.connect(f"tcp://127.0.0.1:{port}")
-        for i in range(0, 2_000, 100):
-            s.send(b"\n".join(json.dumps({"type": "e", "ts": now - j}).encode() for j in range(i, i + 100)))
-        s.close()
-        ctx.term()
+        push_messages(f"tcp://127.0.0.1:{port}",
+                      [b"\n".join(json.dumps({"type": "e", "ts": now - j}).encode() for j in range(i, i + 100))
+                       for i in range(0, 2_000, 100)])
         db = tmp_path / "kpid.db"
         while received(db) < 2_000:
             assert p.poll() is None and time.monotonic() < deadline + 20, "events not counted"
