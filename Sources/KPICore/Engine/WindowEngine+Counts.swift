@@ -131,10 +131,7 @@ extension WindowEngine {
         // A number of its own for the label table's per-event memo: `slots` are not the fields
         // of the event that the last `ingest` saw (and `ingest(sameEvent:)` then misses the memo).
         eventNumber &+= 1
-        var group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
-        if group < 0 || !plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
-            group = admitGroup(plan, mi, known: group, slots)
-        }
+        let group = resolveGroup(plan, mi, slots)
         if plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
             growDeferredTables(key: key)
             deferred.groups[key &* deferred.metricsPerKey &+ mi] = group

@@ -327,10 +327,7 @@ public final class WindowEngine: @unchecked Sendable {
                 }
                 if !grouped {
                     grouped = true
-                    group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
-                    if group < 0 || !plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) {
-                        group = admitGroup(plan, mi, known: group, slots)
-                    }
+                    group = resolveGroup(plan, mi, slots)
                 }
                 let key = CellKey(start: w.start, metric: Int32(mi), group: group, period: lane.code)
                 let h = key.hash
@@ -374,6 +371,15 @@ public final class WindowEngine: @unchecked Sendable {
             return WindowBounds(start: start, end: start &+ lane.paneMillis)
         }
         return plan.windowing._withUnsafeGuaranteedRef { $0.window(containing: ts, period: lane.period) }
+    }
+
+    /// The group of the event's label set for metric `mi` (under `eventNumber`'s memo): the
+    /// known one while the metric's budget holds it, else admitted (or the overflow group).
+    @inline(__always)
+    func resolveGroup(_ plan: MetricPlan, _ mi: Int, _ slots: UnsafeBufferPointer<FieldValue>) -> Int32 {
+        let group = plan.groups._withUnsafeGuaranteedRef { $0.existingGroup(for: slots, event: eventNumber) }
+        if group >= 0 && plan.budget._withUnsafeGuaranteedRef({ $0.contains(group) }) { return group }
+        return admitGroup(plan, mi, known: group, slots)
     }
 
     /// The group of an event whose label set metric `mi` has not admitted yet (`known` is its
