@@ -9,7 +9,7 @@ import PackageDescription
 //   KPIPipeline  bytes -> decoded event -> window engine (pure, no I/O)
 //   KPIConfig    TOML -> compiled configuration, with key/line errors
 //   CZeroMQ/ZeroMQ  thin, safe libzmq binding
-//   KPIStore     SQLite (GRDB): schema, migrations, flush writer, queries
+//   KPIStore     SQLite (GRDB): schema, migrations, flush writer, queries; CLZ4 compresses the journal
 //   KPIDaemon    services that wire adapters around the core
 //   kpid, kpictl executables
 /// The hot path (decode, filter, window, aggregate) is single-threaded by design: one pipeline
@@ -59,9 +59,15 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // LZ4 block compression of the event journal's frames (KPIStore+Journal.swift).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
         .target(
             name: "KPIStore",
-            dependencies: ["KPICore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KPICore", "CLZ4", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Notification adapters: webhook (AsyncHTTPClient, HMAC with swift-crypto), email
         // (sendmail-compatible program, or direct SMTP over NIO + NIOSSL), and the outbox

@@ -27,6 +27,9 @@ replay it logs (messages, seconds) and the time to `kpid ready` are reported.
     python3 tools/bench-e2e.py --journal-replay [--events 2000000] [--release]
 
     python3 tools/bench-e2e.py --journal-compare [--events 2000000] [--repeat 3] [--release]
+
+--compression lz4|none sets kpid's [journal] compression (shipped: lz4). Every kpid run's CPU
+seconds (all threads, first send to last event counted) are listed as kpid_cpu_seconds.
 """
 import argparse, json, os, re, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 
@@ -116,6 +119,15 @@ def shipped_receive_hwm():
 
 
 DECODE_AHEAD = None
+COMPRESSION = None
+# kpid's CPU seconds (user + system, all threads) from the first send to the last event counted,
+# per kpid run, in run order.
+KPID_CPU = []
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def write_config(tmp, ep, without_qualification=False, journal=None, journal_backlog=None, flush_interval="50ms"):
@@ -126,6 +138,8 @@ def write_config(tmp, ep, without_qualification=False, journal=None, journal_bac
     cfg = cfg.replace('flush_interval = "1s"', f'flush_interval = "{flush_interval}"')
     if DECODE_AHEAD is not None:
         cfg = cfg.replace("[kpid]\n", "[kpid]\ndecode_ahead = %s\n" % ("true" if DECODE_AHEAD else "false"), 1)
+    if COMPRESSION is not None:
+        cfg = cfg.replace("[journal]\n", '[journal]\ncompression = "%s"\n' % COMPRESSION, 1)
     if RECEIVE_HWM is not None:
         # The api source's (the one the benchmark publishes to, see shipped_receive_hwm).
         head, api = cfg.split('bind = ["tcp://127.0.0.1:5556"]', 1)
@@ -171,6 +185,7 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None, j
     path, db = write_config(tmp, ep, without_qualification, journal, journal_backlog)
     p, _, _ = start_kpid(bin_dir, path, db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    cpu0 = cpu_seconds(p.pid)
     s, t0 = publish(ep, msgs, p)
     deadline = time.monotonic() + 300
     got = 0
@@ -180,10 +195,15 @@ def run_kpid(bin_dir, msgs, n, tmp, without_qualification=False, journal=None, j
             break
         time.sleep(0.005)
     t1 = time.monotonic()
+    KPID_CPU.append(round(cpu_seconds(p.pid) - cpu0, 2))
     s.close(linger=0)
     p.send_signal(signal.SIGTERM)
     p.wait(timeout=15)
     assert got == n, f"kpid counted {got} of {n} events (PUSH/PULL must lose none)"
+    if journal is None:
+        dropped = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='journal_backlog_dropped'").fetchone()[0]
+        if dropped:
+            print(f"note: {dropped} messages were not journaled (over the shipped max_backlog_bytes)", file=sys.stderr)
     if journal:
         rows = conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0]
         dropped = conn.execute("SELECT COALESCE(SUM(value),0) FROM counters WHERE name='journal_backlog_dropped'").fetchone()[0]
@@ -255,10 +275,13 @@ def main():
                     help="kpid with the journal off, then on, per repeat; report the on/off ratio")
     ap.add_argument("--journal-replay", action="store_true",
                     help="journal every message, SIGKILL kpid before any flush, restart: the replay's speed")
+    ap.add_argument("--compression", choices=["shipped", "lz4", "none"], default="shipped",
+                    help="kpid's [journal] compression (default: as shipped, lz4)")
     ap.add_argument("--journal-backlog", type=int, default=1 << 30,
                     help="[journal] max_backlog_bytes of the journal-on runs (default 1 GiB)")
     a = ap.parse_args()
-    global PREQUEUE, DECODE_AHEAD, RECEIVE_HWM
+    global PREQUEUE, DECODE_AHEAD, RECEIVE_HWM, COMPRESSION
+    COMPRESSION = None if a.compression == "shipped" else a.compression
     RECEIVE_HWM = a.receive_hwm
     PREQUEUE = a.prequeue
     DECODE_AHEAD = None if a.decode_ahead == "auto" else a.decode_ahead == "on"
@@ -277,6 +300,9 @@ def main():
                                                           None if a.journal == "shipped" else a.journal == "on",
                                                           a.journal_backlog if a.journal == "on" else None)),
                         ("null_subscriber_events_per_s", "kpid_events_per_s"))
+    if KPID_CPU:
+        # In --journal-compare, runs alternate journal off, on.
+        result["kpid_cpu_seconds"] = KPID_CPU
     print(json.dumps(result))
 
 

@@ -3,7 +3,7 @@
 # Safe to run again: it installs nothing that is already there.
 set -euo pipefail
 need=()
-for p in libzmq3-dev libsimdjson-dev libsqlite3-dev sqlite3 pkg-config python3-pip; do
+for p in libzmq3-dev libsimdjson-dev libsqlite3-dev liblz4-dev sqlite3 pkg-config python3-pip; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,11 +2,11 @@ import KPICore
 import TOMLKit
 
 extension ConfigKeys {
-    static let journal = ["commit_interval", "retention", "max_backlog_bytes"]
+    static let journal = ["commit_interval", "retention", "max_backlog_bytes", "compression"]
 }
 
 /// The `[journal]` table: how often the event journal commits, how long checkpointed rows are
-/// kept, and how many uncommitted bytes it may hold. Sources opt in with `journal = true`.
+/// kept, how many uncommitted bytes it may hold, and how frames are compressed. Sources opt in with `journal = true`.
 extension ConfigCompiler {
     mutating func journal(_ root: TOMLTable, into config: inout KpidConfig) {
         guard let t = section(root, "journal") else { return }
@@ -16,5 +16,13 @@ extension ConfigCompiler {
         }
         if let ms = duration(t, "retention", prefix: "journal", positive: true).value { config.journal.retentionMillis = ms }
         if let n = int(t, "max_backlog_bytes", prefix: "journal", min: 1).value { config.journal.maxBacklogBytes = n }
+        if let s = string(t, "compression", prefix: "journal").value {
+            if let c = JournalCompression(rawValue: s) {
+                config.journal.compression = c
+            } else {
+                fail("journal.compression", "unknown compression \"\(s)\"",
+                     hint: JournalCompression.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or "))
+            }
+        }
     }
 }

@@ -52,7 +52,7 @@ public enum ConfigSummary {
         if config.sources.contains(where: \.journal) {
             lines.append("journal: commit every \(DurationParser.format(config.journal.commitIntervalMillis)), "
                 + "retention \(DurationParser.format(config.journal.retentionMillis)), "
-                + "backlog up to \(config.journal.maxBacklogBytes) bytes")
+                + "backlog up to \(config.journal.maxBacklogBytes) bytes, compression \(config.journal.compression.rawValue)")
         }
         if config.sources.contains(where: { $0.curve != nil }) {
             lines.append("publishers (\(config.publishers.count)), unlisted ones: \(config.effectiveUnlistedPublishers.rawValue):")

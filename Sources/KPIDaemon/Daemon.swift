@@ -104,7 +104,7 @@ public final class Daemon: Sendable {
                                      metrics: pipeline.engine.metricNames + config.derivedMetrics.map(\.name), logger: logger)
         let writer = FlushWriter(store: store, rejectsPerReason: config.storage.rejectSamplesPerReason, logger: logger,
                                  metrics: metrics, health: health, alerts: alerts, pruner: pruner, journal: journal,
-                                 journalRetentionMillis: config.journal.retentionMillis, journalPosition: journalPosition)
+                                 journalConfig: config.journal, journalPosition: journalPosition)
         notifier = SystemdNotifier.fromEnvironment()
         loop = IngestLoop(pipeline: pipeline, sockets: sockets, writer: writer, clock: clock, logger: logger, notifier: notifier,
                           health: health, store: store, metrics: metrics, journal: .init(

@@ -1,3 +1,4 @@
+import CLZ4
 import Foundation
 import GRDB
 import KPICore
@@ -101,6 +102,10 @@ public struct JournalRecord {
     public var frameCount: Int
     public var first: UnsafeRawBufferPointer
     public var second: UnsafeRawBufferPointer
+    /// The row's `frames` could not be read back (a compressed block that does not decompress to
+    /// its `raw_bytes`, or a blob that is not an encoded message): `frameCount` is 0 and the
+    /// frames are empty. Replay skips it and counts it.
+    public var isDamaged: Bool { frameCount == 0 }
 
     /// Decodes a `frames` blob (see ``JournalBatch``); nil when it is not one.
     public static func decode(_ blob: UnsafeRawBufferPointer)
@@ -119,19 +124,30 @@ public struct JournalRecord {
 /// position of the last checkpoint in `journal_checkpoint`.
 extension KPIStore {
     /// Commits a batch in one transaction. `sources` and `publishers` name the entries' indexes.
-    public func appendJournal(_ batch: JournalBatch, sources: [String], publishers: [String]) throws {
+    /// With `.lz4`, each message's blob is stored as an LZ4 block (and its size in `raw_bytes`)
+    /// when that is smaller; the compression runs here, on the writer's thread, into one buffer
+    /// per commit.
+    public func appendJournal(_ batch: JournalBatch, sources: [String], publishers: [String],
+                              compression: JournalCompression = .lz4) throws {
         guard !batch.isEmpty else { return }
         try pool.write { db in
+            var compressor = compression == .lz4 ? JournalLZ4() : nil
+            defer { compressor?.release() }
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO journal (seq, source, publisher, received_at, frames) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO journal (seq, source, publisher, received_at, frames, raw_bytes) VALUES (?, ?, ?, ?, ?, ?)
                 """)
             for e in batch.entries {
-                let blob = batch.blob(e)
+                var blob = batch.blob(e)
+                var rawBytes: Int?
+                if let packed = compressor?.compress(blob) {
+                    rawBytes = blob.count
+                    blob = packed
+                }
                 let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: blob.baseAddress!), count: blob.count,
                                 deallocator: .none)
                 let source = Int(e.source) < sources.count ? sources[Int(e.source)] : "?"
                 let publisher: String? = e.publisher >= 0 && Int(e.publisher) < publishers.count ? publishers[Int(e.publisher)] : nil
-                try insert.execute(arguments: [e.seq, source, publisher, e.receivedAt, data])
+                try insert.execute(arguments: [e.seq, source, publisher, e.receivedAt, data, rawBytes])
             }
         }
     }
@@ -160,21 +176,30 @@ extension KPIStore {
     }
 
     /// Calls `body` for every journal row with `seq` after `position`, in `seq` order, inside one
-    /// read transaction. Returns the number of rows read.
+    /// read transaction; a compressed row is decompressed first, and a row that cannot be read
+    /// back comes as a damaged record (``JournalRecord/isDamaged``). Returns the number of rows read.
     @discardableResult
     public func readJournal(after position: Int64, _ body: (JournalRecord) throws -> Void) throws -> Int {
         try pool.read { db in
+            var lz4 = JournalLZ4()
+            defer { lz4.release() }
             var n = 0
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT seq, source, publisher, received_at, frames FROM journal WHERE seq > ? ORDER BY seq
+                SELECT seq, source, publisher, received_at, frames, raw_bytes FROM journal WHERE seq > ? ORDER BY seq
                 """, arguments: [position])
             while let row = try rows.next() {
                 n += 1
                 let data: Data = row.dataNoCopy(atIndex: 4) ?? Data()
-                try data.withUnsafeBytes { (blob: UnsafeRawBufferPointer) in
-                    guard let (count, first, second) = JournalRecord.decode(blob) else { return }
-                    try body(JournalRecord(seq: row[0], source: row[1], publisher: row[2], receivedAt: row[3],
-                                           frameCount: count, first: first, second: second))
+                let rawBytes: Int? = row[5]
+                var record = JournalRecord(seq: row[0], source: row[1], publisher: row[2], receivedAt: row[3], frameCount: 0,
+                                           first: UnsafeRawBufferPointer(start: nil, count: 0),
+                                           second: UnsafeRawBufferPointer(start: nil, count: 0))
+                try data.withUnsafeBytes { (stored: UnsafeRawBufferPointer) in
+                    let blob = rawBytes == nil ? stored : lz4.decompress(stored, rawBytes: rawBytes!)
+                    if let blob, let (count, first, second) = JournalRecord.decode(blob) {
+                        (record.frameCount, record.first, record.second) = (count, first, second)
+                    }
+                    try body(record)
                 }
             }
             return n
@@ -204,5 +229,54 @@ extension KPIStore {
     /// Rows in the journal (for tests and `kpictl`).
     public func journalCount() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM journal") ?? 0 }
+    }
+}
+
+/// LZ4 block compression of journal blobs, with one output buffer reused for every message of a
+/// commit (or every row of a replay). Call ``release()`` when done.
+struct JournalLZ4 {
+    private var buffer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// Blobs shorter than this are stored as they are: LZ4 cannot make them much smaller.
+    static let minimumBytes = 64
+
+    /// `blob` as an LZ4 block, valid until the next call; nil when that would not be smaller.
+    mutating func compress(_ blob: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard blob.count >= Self.minimumBytes, blob.count <= Int(LZ4_MAX_INPUT_SIZE), let source = blob.baseAddress else {
+            return nil
+        }
+        let bound = Int(LZ4_compressBound(Int32(blob.count)))
+        let out = reserve(bound)
+        let n = Int(LZ4_compress_default(source.assumingMemoryBound(to: CChar.self), out.assumingMemoryBound(to: CChar.self),
+                                         Int32(blob.count), Int32(bound)))
+        guard n > 0, n < blob.count else { return nil }
+        return UnsafeRawBufferPointer(start: out, count: n)
+    }
+
+    /// The `rawBytes` bytes that the LZ4 block `block` holds, valid until the next call; nil
+    /// when it is not such a block.
+    mutating func decompress(_ block: UnsafeRawBufferPointer, rawBytes: Int) -> UnsafeRawBufferPointer? {
+        guard rawBytes > 0, rawBytes <= Int(LZ4_MAX_INPUT_SIZE), block.count <= Int(Int32.max),
+              let source = block.baseAddress else { return nil }
+        let out = reserve(rawBytes)
+        let n = LZ4_decompress_safe(source.assumingMemoryBound(to: CChar.self), out.assumingMemoryBound(to: CChar.self),
+                                    Int32(block.count), Int32(rawBytes))
+        return n == Int32(rawBytes) ? UnsafeRawBufferPointer(start: out, count: rawBytes) : nil
+    }
+
+    private mutating func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if let buffer, capacity >= bytes { return buffer }
+        buffer?.deallocate()
+        capacity = max(bytes, 64 << 10)
+        let b = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        buffer = b
+        return b
+    }
+
+    mutating func release() {
+        buffer?.deallocate()
+        buffer = nil
+        capacity = 0
     }
 }

@@ -214,6 +214,12 @@ enum Schema {
                 );
                 """)
         }
+        // Compressed journal rows (`[journal] compression`): `raw_bytes` is NULL when `frames` is
+        // stored as encoded (every row an older kpid wrote), else `frames` is an LZ4 block that
+        // decompresses to exactly `raw_bytes` bytes of that encoding.
+        m.registerMigration("v8-journal-compression") { db in
+            try db.execute(sql: "ALTER TABLE journal ADD COLUMN raw_bytes INTEGER")
+        }
         return m
     }
 }

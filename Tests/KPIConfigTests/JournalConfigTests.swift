@@ -29,6 +29,7 @@ final class JournalConfigTests: XCTestCase {
         XCTAssertEqual(c.journal.commitIntervalMillis, 100)
         XCTAssertEqual(c.journal.retentionMillis, 30 * 86_400_000)
         XCTAssertEqual(c.journal.maxBacklogBytes, 64 << 20)
+        XCTAssertEqual(c.journal.compression, .lz4)
     }
 
     func testJournalTableAndSourceSwitchAreRead() throws {
@@ -37,12 +38,15 @@ final class JournalConfigTests: XCTestCase {
             commit_interval = "250ms"
             retention = "7d"
             max_backlog_bytes = 1048576
+            compression = "none"
             """))
         XCTAssertEqual(c.sources.map(\.journal), [true])
         XCTAssertEqual(c.journal.commitIntervalMillis, 250)
         XCTAssertEqual(c.journal.retentionMillis, 7 * 86_400_000)
         XCTAssertEqual(c.journal.maxBacklogBytes, 1 << 20)
+        XCTAssertEqual(c.journal.compression, JournalCompression.none)
         XCTAssertTrue(ConfigSummary.describe(c).contains("journal: commit every 250ms"))
+        XCTAssertTrue(ConfigSummary.describe(c).contains("compression none"))
     }
 
     func testUnknownJournalKeyIsRejectedWithKeyAndLine() {
@@ -63,5 +67,9 @@ final class JournalConfigTests: XCTestCase {
         let source = ConfigLoader.diagnose(config("", source: "journal = \"yes\""))
         XCTAssertEqual(source.errors.first?.key, "sources[0].journal")
         XCTAssertEqual(source.errors.first?.line, 7)
+        let codec = ConfigLoader.diagnose(config("[journal]\ncommit_interval = \"1s\"\ncompression = \"zstd\""))
+        XCTAssertEqual(codec.errors.first?.key, "journal.compression")
+        XCTAssertEqual(codec.errors.first?.line, 3)
+        XCTAssertEqual(codec.errors.first?.hint, #""none" or "lz4""#)
     }
 }

@@ -119,7 +119,7 @@ extension KPIStoreTests {
                              second: UnsafeRawBufferPointer(start: nil, count: 0))
             }
         }
-        try store.appendJournal(batch, sources: ["s"], publishers: [])
+        try store.appendJournal(batch, sources: ["s"], publishers: [], compression: .none)
         let r = try store.checkpointWAL()
         XCTAssertGreaterThan(r.walFrames, 1_000_000 / KPIStore.pageSize, "the journal's pages are in the WAL")
         XCTAssertEqual(r.checkpointed, r.walFrames, "no reader holds an old snapshot: everything is copied")
@@ -134,5 +134,93 @@ extension KPIStoreTests {
         let pageSize = try DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
         XCTAssertEqual(pageSize, KPIStore.pageSize)
         XCTAssertEqual(try KPIStore(path: path).journalMode(), "wal", "reopened: still WAL, same pages")
+    }
+
+    // MARK: - Compression
+
+    /// The frames of a message of `lines` NDJSON lines, and random bytes that LZ4 cannot shrink.
+    func ndjson(_ lines: Int) -> String {
+        (0..<lines).map { #"{"type":"click","ts":\#(1_763_856_000_000 + $0),"visitor":"v\#($0 % 37)","retailer":"r\#($0 % 5)"}"# }
+            .joined(separator: "\n")
+    }
+
+    func randomFrame(_ count: Int, seed: UInt64) -> String {
+        var rng = SplitMix64(seed: seed)
+        // Printable but random: LZ4 finds no 4-byte repeat worth encoding.
+        return String((0..<count).map { _ in Character(UnicodeScalar(UInt8(33 + rng.next() % 94))) })
+    }
+
+    /// (seq, raw_bytes, length(frames)) of every row.
+    func storedSizes(_ path: String) throws -> [(Int64, Int?, Int)] {
+        try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, raw_bytes, length(frames) FROM journal ORDER BY seq").map { ($0[0], $0[1], $0[2]) }
+        }
+    }
+
+    func testLZ4RowsReadBackExactlyAndOnlyShrinkingBlobsAreCompressed() throws {
+        let store = try KPIStore(path: path())
+        let batch = JournalBatch()
+        let big = ndjson(200), random = randomFrame(5_000, seed: 7)
+        append(batch, seq: 1, at: 1, [big])
+        append(batch, seq: 2, source: 1, publisher: 0, at: 2, ["click", big])
+        append(batch, seq: 3, at: 3, [#"{"type":"a"}"#])
+        append(batch, seq: 4, at: 4, [random])
+        try store.appendJournal(batch, sources: ["api", "web"], publishers: ["shop"], compression: .lz4)
+        let sizes = try storedSizes(path())
+        // Encoded size: 1 byte of frame count, 4 of first-frame length, then the frames.
+        XCTAssertEqual(sizes[0].1, 5 + big.utf8.count)
+        XCTAssertLessThan(sizes[0].2, big.utf8.count / 3, "NDJSON shrinks several times")
+        XCTAssertEqual(sizes[1].1, 5 + 5 + big.utf8.count)
+        XCTAssertNil(sizes[2].1, "shorter than LZ4's minimum: stored as encoded")
+        XCTAssertEqual(sizes[2].2, 5 + 12)
+        XCTAssertNil(sizes[3].1, "random bytes do not shrink: stored as encoded")
+        XCTAssertEqual(sizes[3].2, 5 + 5_000)
+        let rows = try replay(store, after: 0)
+        XCTAssertEqual(rows.map(\.0), [1, 2, 3, 4])
+        XCTAssertEqual(rows[0].5, big)
+        XCTAssertEqual(rows[0].4, 1)
+        XCTAssertEqual(rows[1].1, "web")
+        XCTAssertEqual(rows[1].2, "shop")
+        XCTAssertEqual(rows[1].4, 2)
+        XCTAssertEqual(rows[1].5, "click")
+        XCTAssertEqual(rows[1].6, big)
+        XCTAssertEqual(rows[2].5, #"{"type":"a"}"#)
+        XCTAssertEqual(rows[3].5, random)
+    }
+
+    func testCompressionNoneStoresEveryBlobAsEncoded() throws {
+        let store = try KPIStore(path: path())
+        let batch = JournalBatch()
+        append(batch, seq: 1, at: 1, [ndjson(50)])
+        try store.appendJournal(batch, sources: ["s"], publishers: [], compression: .none)
+        XCTAssertEqual(try storedSizes(path()).map(\.1), [nil])
+        XCTAssertEqual(try replay(store, after: 0).map(\.5), [ndjson(50)])
+    }
+
+    /// Rows written before `v8-journal-compression` (no `raw_bytes`) replay as they are, next to
+    /// compressed ones; a compressed row that does not decompress to its `raw_bytes` comes back
+    /// damaged, and the rows around it intact.
+    func testOlderRowsReplayAndADamagedRowIsReportedWithoutStoppingTheRest() throws {
+        let store = try KPIStore(path: path())
+        let batch = JournalBatch()
+        append(batch, seq: 2, at: 2, [ndjson(40)])
+        append(batch, seq: 3, at: 3, [ndjson(41)])
+        append(batch, seq: 4, at: 4, [ndjson(42)])
+        try store.appendJournal(batch, sources: ["s"], publishers: [], compression: .lz4)
+        let older = [UInt8]([1, 3, 0, 0, 0]) + Array("old".utf8)
+        try DatabaseQueue(path: path()).write { db in
+            try db.execute(sql: "INSERT INTO journal (seq, source, publisher, received_at, frames) VALUES (1, 's', NULL, 1, ?)",
+                           arguments: [Data(older)])
+            // Seq 3: a valid LZ4 block's bytes cut short.
+            try db.execute(sql: "UPDATE journal SET frames = substr(frames, 1, length(frames) - 9) WHERE seq = 3")
+        }
+        var damaged: [Int64] = []
+        var intact: [(Int64, String)] = []
+        try store.readJournal(after: 0) { r in
+            if r.isDamaged { damaged.append(r.seq) } else { intact.append((r.seq, String(decoding: r.first, as: UTF8.self))) }
+        }
+        XCTAssertEqual(damaged, [3])
+        XCTAssertEqual(intact.map(\.0), [1, 2, 4])
+        XCTAssertEqual(intact.map(\.1), ["old", ndjson(40), ndjson(42)])
     }
 }

@@ -34,7 +34,7 @@ final class KPIStoreTests: XCTestCase {
         let store = try KPIStore(path: path())
         XCTAssertEqual(try store.journalMode(), "wal")
         XCTAssertEqual(Set(try store.appliedMigrations()), ["v1-aggregates-rejects-counters", "v2-qualified-events", "v3-alerts-outbox",
-                                                             "v4-estimated", "v5-derived", "v6-journal", "v7-state"])
+                                                             "v4-estimated", "v5-derived", "v6-journal", "v7-state", "v8-journal-compression"])
         let attrs = try FileManager.default.attributesOfItem(atPath: path())
         XCTAssertEqual((attrs[.posixPermissions] as? NSNumber)?.intValue, 0o640)
     }

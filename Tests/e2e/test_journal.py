@@ -62,12 +62,17 @@ def test_messages_are_committed_to_the_journal_and_the_checkpoint_covers_them(kp
     kpid = kpid_factory(journal_config(port, flush_interval="200ms"))
     now = int(time.time() * 1000)
     events = [{"type": "order", "ts": now, "shop": f"s{i % 3}"} for i in range(500)]
-    push(port, ndjson(events, 10))
+    messages = ndjson(events, 10)
+    push(port, messages)
     kpid.wait_until(lambda: kpid.counter_sum("events_received") == 500, timeout=20, what="all events")
     kpid.wait_until(lambda: checkpoint(kpid) == 50, timeout=10, what="the checkpoint at the 50th message")
     assert journal_rows(kpid) == 50, "one row per message, none pruned inside the retention"
-    rows = kpid._query("SELECT seq, source, publisher, received_at, length(frames) AS n FROM journal ORDER BY seq")
+    rows = kpid._query("SELECT seq, source, publisher, received_at, length(frames) AS n, raw_bytes FROM journal ORDER BY seq")
     assert [r["seq"] for r in rows] == list(range(1, 51))
+    # [journal] compression = "lz4" (the default): each stored blob is an LZ4 block of the
+    # message's encoding (1 byte of frame count, 4 of length, the frame), and smaller than it.
+    assert [r["raw_bytes"] for r in rows] == [5 + len(m) for m in messages]
+    assert all(r["n"] < r["raw_bytes"] for r in rows)
     assert {r["source"] for r in rows} == {"shop"} and {r["publisher"] for r in rows} == {None}
     assert all(abs(r["received_at"] - now) < 60_000 for r in rows)
     status, text = get(kpid.status_url + "/metrics")

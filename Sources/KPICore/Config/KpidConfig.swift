@@ -112,7 +112,18 @@ public struct JournalConfig: Sendable, Equatable {
     /// Most bytes received but not yet committed (default 64 MiB). Beyond it messages are still
     /// processed but not journaled, and counted as `journal_backlog_dropped{source}`.
     public var maxBacklogBytes: Int = 64 << 20
+    /// How a journaled message's frames are stored (default LZ4).
+    public var compression: JournalCompression = .lz4
     public init() {}
+}
+
+/// `[journal] compression`: how the journal stores a message's frames.
+public enum JournalCompression: String, Sendable, Equatable, CaseIterable {
+    /// As received.
+    case none
+    /// An LZ4 block, when that is smaller (NDJSON batches shrink several times, which divides the
+    /// bytes written to the WAL and again to the database file); otherwise as received.
+    case lz4
 }
 
 /// The ZeroMQ socket kinds kpid can receive on.

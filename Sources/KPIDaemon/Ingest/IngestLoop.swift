@@ -15,8 +15,8 @@ import ZeroMQ
 /// for the writer, and return.
 ///
 /// Event journal: each message of a journaled source gets the next `seq` and its frames are
-/// copied into a ``JournalBatch``, handed to the writer every `[journal] commit_interval` and
-/// before every flush; a flush's `journalPosition` is the last `seq` handed, so the state it
+/// copied into a ``JournalBatch``, handed to the writer every `[journal] commit_interval`, when
+/// it holds ``JournalInFlight/handBytes``, and before every flush; a flush's `journalPosition` is the last `seq` handed, so the state it
 /// writes covers exactly the messages up to it.
 public final class IngestLoop: @unchecked Sendable {
     /// The pipeline and the sockets; a reload replaces both (see `IngestLoop+Reload.swift`).
@@ -232,6 +232,7 @@ public final class IngestLoop: @unchecked Sendable {
         lastSeq += 1
         journalBatch.append(seq: lastSeq, source: source, publisher: publisher, receivedAt: clock.nowMillis(),
                             frameCount: count, first: first, second: second)
+        if journalBatch.byteCount >= JournalInFlight.handBytes { handJournal() }
     }
 
     /// Hands the journal batch to the writer's queue (committed in order with the flushes).

@@ -6,7 +6,7 @@ import Synchronization
 /// limit bounds).
 ///
 /// The loop fills a batch, ``hand(_:)``s it to the writer and ``take()``s an empty one; the
-/// writer commits it and gives it back with ``committed(_:)``. Two batches are normally enough,
+/// writer commits it and gives it back with ``committed(_:)``. A few batches are normally enough,
 /// so after warm-up nothing is allocated. The loop's own unhanded bytes are published once per
 /// round (``publishPending(messages:bytes:)``), never per message. Lock-free except the spare
 /// list, touched twice per commit interval.
@@ -19,9 +19,16 @@ public final class JournalInFlight: Sendable {
 
     public init() {}
 
-    /// An empty batch: a spare one, or a new one.
+    /// The loop hands its batch to the writer once it holds this many bytes, even before the
+    /// commit interval: every batch then keeps one working size, and the spare ones are reused
+    /// instead of new buffers being grown (and their fresh pages faulted in) under load.
+    static let handBytes = 4 << 20
+    /// Spare batches kept for reuse (at most `spareLimit` × ``handBytes`` of idle buffers).
+    static let spareLimit = 8
+
+    /// An empty batch: a spare one, or a new one sized for ``handBytes``.
     func take() -> JournalBatch {
-        spare.withLock { $0.popLast() } ?? JournalBatch()
+        spare.withLock { $0.popLast() } ?? JournalBatch(capacity: Self.handBytes + (256 << 10))
     }
 
     /// The loop hands `batch` to the writer.
@@ -35,7 +42,7 @@ public final class JournalInFlight: Sendable {
         handedMessages.subtract(batch.entries.count, ordering: .relaxed)
         handedBytes.subtract(batch.byteCount, ordering: .relaxed)
         batch.removeAll()
-        spare.withLock { if $0.count < 4 { $0.append(batch) } }
+        spare.withLock { if $0.count < Self.spareLimit { $0.append(batch) } }
     }
 
     /// Bytes handed to the writer and not committed yet.

@@ -12,11 +12,13 @@ enum JournalReplay {
     struct Outcome {
         /// Messages fed to the pipeline.
         var messages = 0
-        /// Rows skipped, by source name: the source is no longer configured, or the source is
-        /// authenticated and the row's publisher is no longer known.
+        /// Rows skipped, by source name: the source is no longer configured, the source is
+        /// authenticated and the row's publisher is no longer known, or the row is damaged.
         var skipped: [String: Int64] = [:]
         /// The largest `seq` read (the position the next checkpoint covers).
         var lastSeq: Int64 = 0
+        /// Rows whose frames could not be read back (``JournalRecord/isDamaged``), also in `skipped`.
+        var damaged = 0
 
         /// `journal_replay_skipped{source}` for the first flush.
         var counterDeltas: [CounterDelta] {
@@ -37,6 +39,11 @@ enum JournalReplay {
         defer { clock.release() }
         try store.readJournal(after: position) { r in
             outcome.lastSeq = r.seq
+            if r.isDamaged {
+                outcome.damaged += 1
+                outcome.skipped[r.source, default: 0] += 1
+                return
+            }
             guard let source = sourceIndex[r.source] else {
                 outcome.skipped[r.source, default: 0] += 1
                 return
@@ -55,10 +62,13 @@ enum JournalReplay {
         }
         let elapsed = (ContinuousClock.now - started).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        if outcome.damaged > 0 {
+            logger.warning("journal rows could not be read back and were skipped", metadata: ["damaged": "\(outcome.damaged)"])
+        }
         if outcome.messages > 0 || !outcome.skipped.isEmpty {
             logger.info("journal replayed", metadata: [
                 "messages": "\(outcome.messages)", "after_seq": "\(position)", "to_seq": "\(outcome.lastSeq)",
-                "skipped": "\(outcome.skipped.values.reduce(0, +))", "seconds": "\(String(format: "%.3f", seconds))",
+                "skipped": "\(outcome.skipped.values.reduce(0, +))", "damaged": "\(outcome.damaged)", "seconds": "\(String(format: "%.3f", seconds))",
             ])
         }
         return outcome

@@ -33,8 +33,10 @@ public final class FlushWriter: @unchecked Sendable {
     /// Journal batches waiting for a commit (normally one at a time; more after a failure).
     private var journalBacklog: [(batch: JournalBatch, sources: [String], publishers: [String])] = []
     private let journalInFlight: JournalInFlight?
-    /// `[journal] retention`, and the checkpoint position last written (rows up to it may be pruned).
+    /// `[journal] retention` and `compression`, and the checkpoint position last written (rows up
+    /// to it may be pruned).
     private let journalRetentionMillis: Int64
+    private let journalCompression: JournalCompression
     private var checkpointed: Int64
     /// Rows deleted per pruning statement, and the time pruning may take after one flush.
     let pruneBatch = 5_000
@@ -44,10 +46,11 @@ public final class FlushWriter: @unchecked Sendable {
 
     public init(store: KPIStore, rejectsPerReason: Int, logger: Logger, metrics: SelfMetrics? = nil, health: DaemonHealth? = nil,
                 alerts: AlertRunner? = nil, pruner: RetentionPruner? = nil, journal: JournalInFlight? = nil,
-                journalRetentionMillis: Int64 = 30 * 86_400_000, journalPosition: Int64 = 0) {
+                journalConfig: JournalConfig = JournalConfig(), journalPosition: Int64 = 0) {
         self.pruner = pruner
         self.journalInFlight = journal
-        self.journalRetentionMillis = journalRetentionMillis
+        self.journalRetentionMillis = journalConfig.retentionMillis
+        self.journalCompression = journalConfig.compression
         self.checkpointed = journalPosition
         self.checkpointer = WALCheckpointer(store: store, logger: logger)
         self.metrics = metrics
@@ -111,7 +114,8 @@ public final class FlushWriter: @unchecked Sendable {
         while let first = journalBacklog.first {
             let started = ContinuousClock.now
             do {
-                try store.appendJournal(first.batch, sources: first.sources, publishers: first.publishers)
+                try store.appendJournal(first.batch, sources: first.sources, publishers: first.publishers,
+                                       compression: journalCompression)
             } catch {
                 metrics?.journalFailed()
                 if journalBacklog.count == 1 {

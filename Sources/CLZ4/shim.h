@@ -1,0 +1,2 @@
+// liblz4 (Debian liblz4-dev): the block format compresses the event journal's frames.
+#include <lz4.h>
