@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import threading
 import time
 
@@ -124,6 +125,36 @@ def test_replay_after_sigkill_recovers_what_no_flush_wrote_and_stamps_with_the_r
     kpid.stop()
     assert 'msg="journal replayed"' not in kpid.stdout_path.read_text()
     assert kpid.counter("events_received", source="shop", type="order") == 300
+
+
+def test_a_damaged_journal_row_is_skipped_counted_and_logged_and_the_rest_replays(kpid_factory, free_ports):
+    """A compressed row cut short on disk (as a torn write or a bad sector would leave it) must
+    not stop the replay or crash kpid: that message alone is lost, counted in
+    journal_replay_skipped{source} and logged; every other message is replayed."""
+    port, = free_ports(1)
+    kpid = kpid_factory(journal_config(port, flush_interval="1h"))
+    now = int(time.time() * 1000)
+    events = [{"type": "order", "ts": now, "shop": f"s{i % 2}"} for i in range(200)]
+    messages = ndjson(events, 20)
+    push(port, messages)
+    kpid.wait_until(lambda: journal_rows(kpid) == 10, timeout=20, what="10 messages in the journal")
+    kpid.kill()
+    conn = sqlite3.connect(kpid.db_path)
+    raw, = conn.execute("SELECT raw_bytes FROM journal WHERE seq = 4").fetchone()
+    assert raw == 5 + len(messages[3]), "the row is an LZ4 block of the message"
+    conn.execute("UPDATE journal SET frames = substr(frames, 1, length(frames) - 9) WHERE seq = 4")
+    conn.commit()
+    conn.close()
+    kpid.start()
+    kpid.stop()
+    log = kpid.stdout_path.read_text()
+    assert "journal rows could not be read back and were skipped" in log and "damaged=1" in log
+    assert kpid.counter("journal_replay_skipped", source="shop") == 1
+    assert kpid.counter("events_received", source="shop", type="order") == 180
+    expected = {"s0": 0, "s1": 0}
+    for e in events[:60] + events[80:]:
+        expected[e["shop"]] += 1
+    assert counts(kpid) == expected
 
 
 def test_sigterm_commits_the_journal_before_the_last_flush_and_its_checkpoint(kpid_factory, free_ports):

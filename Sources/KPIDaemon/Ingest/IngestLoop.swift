@@ -16,8 +16,8 @@ import ZeroMQ
 ///
 /// Event journal: each message of a journaled source gets the next `seq` and its frames are
 /// copied into a ``JournalBatch``, handed to the writer every `[journal] commit_interval`, when
-/// it holds ``JournalInFlight/handBytes``, and before every flush; a flush's `journalPosition` is the last `seq` handed, so the state it
-/// writes covers exactly the messages up to it.
+/// it holds ``JournalInFlight/handBytes``, and before every flush; a flush's `journalPosition`
+/// is the last `seq` handed, so the state it writes covers exactly the messages up to it.
 public final class IngestLoop: @unchecked Sendable {
     /// The pipeline and the sockets; a reload replaces both (see `IngestLoop+Reload.swift`).
     var pipeline: IngestPipeline
