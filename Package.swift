@@ -46,7 +46,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
     ],
     targets: [
-        .target(name: "KPICore", swiftSettings: hotPathSettings),
+        // A prefetch hint for the core's hash tables (header-only C: Swift has no intrinsic).
+        .target(name: "CPrefetch"),
+        .target(name: "KPICore", dependencies: ["CPrefetch"], swiftSettings: hotPathSettings),
         .target(
             name: "CKPIJSON",
             cxxSettings: [.unsafeFlags(["-O2"])],

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The duplicate-click filter: remembers, per click key, the event time of the last *counted*
 /// click, and says whether a new click is a duplicate of it.
 ///
@@ -134,21 +136,11 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         return decide(h, at: time, find(h))
     }
 
-    /// What the home slot of `key` holds now (its stored hash, 0 when empty), read ahead of
-    /// ``check(_:at:homeSlot:)`` so that the cache miss of the probe overlaps other work (the
-    /// qualification stage reads it before its bot and self-referrer filters run). Costs one load.
+    /// Prefetches the home slot of `key` ahead of ``check(_:at:)``, so that the probe's likely
+    /// cache miss overlaps other work. A hint: no state changes.
     @inline(__always)
-    public func homeSlot(of key: UInt64) -> UInt64 {
-        table[Self.home(Self.stored(key), tableCapacity)].hash
-    }
-
-    /// ``check(_:at:)`` given `homeSlot`, what ``homeSlot(of:)`` returned for `key` with no call
-    /// on this window in between (checked in debug builds). The same verdict and the same state.
-    @inline(__always)
-    public func check(_ key: UInt64, at time: EpochMillis, homeSlot: UInt64) -> Verdict {
-        let h = Self.stored(key)
-        assert(homeSlot == self.homeSlot(of: key), "the window changed since homeSlot(of:)")
-        return decide(h, at: time, Self.probe(h, in: table, capacity: tableCapacity, home: homeSlot))
+    public func prefetch(_ key: UInt64) {
+        kpid_prefetch(table + Self.home(Self.stored(key), tableCapacity))
     }
 
     /// The verdict on the click of stored hash `h` at `time` whose probe ended at `probe`, and
@@ -186,13 +178,11 @@ public final class DuplicateClickWindow: @unchecked Sendable {
         Int(truncatingIfNeeded: h.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    /// The slot of `t` holding `h` (`found`), else the empty slot that ends its probe run. `home`:
-    /// what the home slot holds, when the caller has read it already.
+    /// The slot of `t` holding `h` (`found`), else the empty slot that ends its probe run.
     @inline(__always)
-    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int,
-                              home homeHash: UInt64? = nil) -> (found: Bool, slot: Int) {
+    private static func probe(_ h: UInt64, in t: UnsafeMutablePointer<Slot>, capacity: Int) -> (found: Bool, slot: Int) {
         var i = home(h, capacity)
-        var s = homeHash ?? t[i].hash
+        var s = t[i].hash
         while s != h && s != 0 {
             i += 1
             if i == capacity { i = 0 }

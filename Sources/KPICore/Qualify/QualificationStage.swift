@@ -20,8 +20,9 @@ public enum QualificationVerdict: Sendable, Equatable {
 ///   counted events are remembered).
 ///
 /// Costs per event: a few slot reads, one cache probe (a hash of at most `max_user_agent_bytes`),
-/// two URL scans, one hash-table probe (its home slot read before the bot and URL filters run, so
-/// that its cache miss overlaps them). No allocation. Time comes only from event times.
+/// two URL scans, one hash-table probe (its slot prefetched by ``prepare(_:)``, which the pipeline
+/// calls before it folds the raw event, so that the cache miss overlaps that fold). No
+/// allocation. Time comes only from event times.
 /// One stage belongs to one thread.
 public final class QualificationStage: @unchecked Sendable {
     public let config: QualificationPipelineConfig
@@ -63,22 +64,29 @@ public final class QualificationStage: @unchecked Sendable {
         dedupe = DuplicateClickWindow(window: config.dedupeWindowMillis, maxLiveKeys: config.maxDedupeKeys)
     }
 
-    /// Qualifies the event at event time `ts` whose fields are `slots`.
+    /// The first half of ``qualify(_:at:prepared:)``, called before other work on the same event:
+    /// the event's dedupe key, with a prefetch of the key's slot in the dedupe table, so that the
+    /// probe's likely cache miss overlaps that work. Nil when a dedupe key field is absent or null
+    /// (`missing_dedupe_key`); 0 when the pipeline has no duplicate filter. No state changes.
     @inline(__always)
-    public func qualify(_ slots: UnsafeBufferPointer<FieldValue>, at ts: EpochMillis) -> QualificationVerdict {
+    public func prepare(_ slots: UnsafeBufferPointer<FieldValue>) -> UInt64? {
+        guard runsDuplicate else { return 0 }
+        for s in keySlots where slots[s].kind == .absent || slots[s].kind == .null { return nil }
+        let key = DuplicateClickWindow.key(of: slots, slots: keySlots)
+        dedupe.prefetch(key)
+        return key
+    }
+
+    /// Qualifies the event at event time `ts` whose fields are `slots`; `prepared` is what
+    /// ``prepare(_:)`` returned for them.
+    @inline(__always)
+    public func qualify(_ slots: UnsafeBufferPointer<FieldValue>, at ts: EpochMillis, prepared: UInt64?) -> QualificationVerdict {
         examined &+= 1
-        var key: UInt64 = 0
-        var homeSlot: UInt64 = 0
-        if runsDuplicate {
-            // Checked first so that an event that can never be deduplicated is reported as such,
-            // whatever the other filters would say.
-            for s in keySlots where slots[s].kind == .absent || slots[s].kind == .null {
-                missingKey &+= 1
-                return .missingDedupeKey
-            }
-            key = DuplicateClickWindow.key(of: slots, slots: keySlots)
-            // Read now: the probe's likely cache miss then overlaps the bot and URL filters.
-            homeSlot = dedupe.homeSlot(of: key)
+        // Checked first so that an event that can never be deduplicated is reported as such,
+        // whatever the other filters would say.
+        guard let key = prepared else {
+            missingKey &+= 1
+            return .missingDedupeKey
         }
         if runsBot {
             let ua = slots[userAgentSlot]
@@ -91,11 +99,16 @@ public final class QualificationStage: @unchecked Sendable {
                 return drop(.selfReferrer)
             }
         }
-        if runsDuplicate, dedupe.check(key, at: ts, homeSlot: homeSlot) == .duplicate {
+        if runsDuplicate, dedupe.check(key, at: ts) == .duplicate {
             return drop(.duplicate)
         }
         qualified &+= 1
         return .qualified
+    }
+
+    /// ``prepare(_:)`` and ``qualify(_:at:prepared:)`` in one call.
+    public func qualify(_ slots: UnsafeBufferPointer<FieldValue>, at ts: EpochMillis) -> QualificationVerdict {
+        qualify(slots, at: ts, prepared: prepare(slots))
     }
 
     @inline(__always)

@@ -38,6 +38,8 @@ public final class IngestPipeline: @unchecked Sendable {
     /// `stages`: both live as long as `self`.
     private let stageRefs: [Unmanaged<QualificationStage>]
     private let stageStreams: [Int]
+    /// Per stage, what ``QualificationStage/prepare(_:)`` returned for the event being processed.
+    private var preparedKeys: [UInt64?]
     private let healthKeys: [Int]
     private let healthSlots: [UnsafeBufferPointer<FieldValue>]
     private let healthVariants = QualificationFilter.allCases.count + 1
@@ -84,6 +86,7 @@ public final class IngestPipeline: @unchecked Sendable {
         self.health = health
         self.stageRefs = stages.map { Unmanaged.passUnretained($0) }
         self.stageStreams = stages.map(\.stream)
+        self.preparedKeys = Array(repeating: nil, count: stages.count)
         let filters: [QualificationFilter?] = [nil] + QualificationFilter.allCases.map { $0 }
         self.healthKeys = health.map { h in stages.indices.flatMap { si in filters.map { h.key(pipeline: si, filter: $0) } } } ?? []
         self.healthSlots = health.map { h in stages.indices.flatMap { si in filters.map { h.slots(pipeline: si, filter: $0) } } } ?? []
@@ -253,8 +256,11 @@ public final class IngestPipeline: @unchecked Sendable {
                    detail: "ts \(Timestamp.formatRFC3339(ts)) is ahead of the clock by more than max_future")
             return
         }
+        // The stages' dedupe keys first: their table slots are prefetched while the raw event folds.
+        let stagesHere = stagesByType[typeID]
+        for si in stagesHere { preparedKeys[si] = stageRefs[si]._withUnsafeGuaranteedRef { $0.prepare(slots) } }
         account(engine.ingest(typeID: typeID, timestamp: ts, slots: slots), source: source)
-        for si in stagesByType[typeID] { qualify(stage: si, slots: slots, ts: ts, source: source) }
+        for si in stagesHere { qualify(stage: si, slots: slots, ts: ts, source: source) }
     }
 
     /// Checks the event against the current publisher's permissions; rejects it when outside
@@ -317,7 +323,7 @@ public final class IngestPipeline: @unchecked Sendable {
     private func qualify(stage si: Int, slots: UnsafeBufferPointer<FieldValue>, ts: EpochMillis, source: Int) {
         let base = si * healthVariants
         engine.count(deferred: engine.healthInputStream, key: healthKeys[base], timestamp: ts, slots: healthSlots[base])
-        switch stageRefs[si]._withUnsafeGuaranteedRef({ $0.qualify(slots, at: ts) }) {
+        switch stageRefs[si]._withUnsafeGuaranteedRef({ $0.qualify(slots, at: ts, prepared: preparedKeys[si]) }) {
         case .qualified:
             account(engine.ingest(typeID: stageStreams[si], timestamp: ts, slots: slots, sameEvent: true), source: source)
             if !logSlots[si].isEmpty { log(stage: si, slots: slots, ts: ts) }
