@@ -163,11 +163,6 @@ extension ConfigCompiler {
 
     /// `[kpid] unlisted_publishers = "allow" | "deny"`.
     mutating func unlistedPublishers(_ kpid: TOMLTable) -> UnlistedPublisherPolicy? {
-        guard let s = string(kpid, "unlisted_publishers", prefix: "kpid").value else { return nil }
-        guard let p = UnlistedPublisherPolicy(rawValue: s) else {
-            fail("kpid.unlisted_publishers", "unknown policy \(quoted(s))", hint: "one of allow, deny")
-            return nil
-        }
-        return p
+        oneOf(kpid, "unlisted_publishers", prefix: "kpid", what: "policy").value
     }
 }

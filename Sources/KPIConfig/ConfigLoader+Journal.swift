@@ -6,7 +6,8 @@ extension ConfigKeys {
 }
 
 /// The `[journal]` table: how often the event journal commits, how long checkpointed rows are
-/// kept, how many uncommitted bytes it may hold, and how frames are compressed. Sources opt in with `journal = true`.
+/// kept, how many uncommitted bytes it may hold, and how frames are compressed. Sources opt in
+/// with `journal = true`.
 extension ConfigCompiler {
     mutating func journal(_ root: TOMLTable, into config: inout KpidConfig) {
         guard let t = section(root, "journal") else { return }
@@ -16,13 +17,8 @@ extension ConfigCompiler {
         }
         if let ms = duration(t, "retention", prefix: "journal", positive: true).value { config.journal.retentionMillis = ms }
         if let n = int(t, "max_backlog_bytes", prefix: "journal", min: 1).value { config.journal.maxBacklogBytes = n }
-        if let s = string(t, "compression", prefix: "journal").value {
-            if let c = JournalCompression(rawValue: s) {
-                config.journal.compression = c
-            } else {
-                fail("journal.compression", "unknown compression \"\(s)\"",
-                     hint: JournalCompression.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or "))
-            }
+        if let c: JournalCompression = oneOf(t, "compression", prefix: "journal", what: "compression").value {
+            config.journal.compression = c
         }
     }
 }

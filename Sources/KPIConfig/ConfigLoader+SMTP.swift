@@ -24,13 +24,8 @@ extension ConfigCompiler {
             fail("\(prefix).sendmail", "an email receiver uses either sendmail or smtp, not both"); ok = false
         }
         var security = SMTPSecurity.starttls
-        switch string(t, "smtp_tls", prefix: prefix) {
-        case .value(let s):
-            if let m = SMTPSecurity(rawValue: s) { security = m } else {
-                fail("\(prefix).smtp_tls", "unknown smtp_tls \(quoted(s))",
-                     hint: "one of \(SMTPSecurity.allCases.map { quoted($0.rawValue) }.joined(separator: ", "))")
-                ok = false
-            }
+        switch oneOf(t, "smtp_tls", prefix: prefix, what: "smtp_tls") as Read<SMTPSecurity> {
+        case .value(let m): security = m
         case .invalid: ok = false
         case .absent: break
         }

@@ -760,6 +760,21 @@ struct ConfigCompiler {
         return .value(s)
     }
 
+    /// A string naming one case of `E` by its raw value; any other string fails as an unknown
+    /// `what`, with every case listed in the hint.
+    mutating func oneOf<E: RawRepresentable & CaseIterable>(_ t: TOMLTable, _ key: String, prefix: String,
+                                                            what: String) -> Read<E> where E.RawValue == String {
+        switch string(t, key, prefix: prefix) {
+        case .absent: return .absent
+        case .invalid: return .invalid
+        case .value(let s):
+            if let e = E(rawValue: s) { return .value(e) }
+            fail(TOMLKeyLocator.join(prefix, key), "unknown \(what) \(quoted(s))",
+                 hint: "one of \(E.allCases.map { quoted($0.rawValue) }.joined(separator: ", "))")
+            return .invalid
+        }
+    }
+
     mutating func bool(_ t: TOMLTable, _ key: String, prefix: String) -> Read<Bool> {
         guard let v = t[key] else { return .absent }
         guard let b = v.bool else {

@@ -70,6 +70,6 @@ final class JournalConfigTests: XCTestCase {
         let codec = ConfigLoader.diagnose(config("[journal]\ncommit_interval = \"1s\"\ncompression = \"zstd\""))
         XCTAssertEqual(codec.errors.first?.key, "journal.compression")
         XCTAssertEqual(codec.errors.first?.line, 3)
-        XCTAssertEqual(codec.errors.first?.hint, #""none" or "lz4""#)
+        XCTAssertEqual(codec.errors.first?.hint, #"one of "none", "lz4""#)
     }
 }

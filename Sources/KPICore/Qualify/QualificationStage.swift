@@ -106,11 +106,6 @@ public final class QualificationStage: @unchecked Sendable {
         return .qualified
     }
 
-    /// ``prepare(_:)`` and ``qualify(_:at:prepared:)`` in one call.
-    public func qualify(_ slots: UnsafeBufferPointer<FieldValue>, at ts: EpochMillis) -> QualificationVerdict {
-        qualify(slots, at: ts, prepared: prepare(slots))
-    }
-
     @inline(__always)
     private func drop(_ f: QualificationFilter) -> QualificationVerdict {
         dropped[f.ordinal] &+= 1

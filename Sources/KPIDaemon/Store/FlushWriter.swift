@@ -33,10 +33,9 @@ public final class FlushWriter: @unchecked Sendable {
     /// Journal batches waiting for a commit (normally one at a time; more after a failure).
     private var journalBacklog: [(batch: JournalBatch, sources: [String], publishers: [String])] = []
     private let journalInFlight: JournalInFlight?
-    /// `[journal] retention` and `compression`, and the checkpoint position last written (rows up
-    /// to it may be pruned).
-    private let journalRetentionMillis: Int64
-    private let journalCompression: JournalCompression
+    /// `[journal]` (its retention and compression), and the checkpoint position last written
+    /// (rows up to it may be pruned).
+    private let journalConfig: JournalConfig
     private var checkpointed: Int64
     /// Rows deleted per pruning statement, and the time pruning may take after one flush.
     let pruneBatch = 5_000
@@ -49,8 +48,7 @@ public final class FlushWriter: @unchecked Sendable {
                 journalConfig: JournalConfig = JournalConfig(), journalPosition: Int64 = 0) {
         self.pruner = pruner
         self.journalInFlight = journal
-        self.journalRetentionMillis = journalConfig.retentionMillis
-        self.journalCompression = journalConfig.compression
+        self.journalConfig = journalConfig
         self.checkpointed = journalPosition
         self.checkpointer = WALCheckpointer(store: store, logger: logger)
         self.metrics = metrics
@@ -115,7 +113,7 @@ public final class FlushWriter: @unchecked Sendable {
             let started = ContinuousClock.now
             do {
                 try store.appendJournal(first.batch, sources: first.sources, publishers: first.publishers,
-                                       compression: journalCompression)
+                                       compression: journalConfig.compression)
             } catch {
                 metrics?.journalFailed()
                 if journalBacklog.count == 1 {
@@ -139,7 +137,7 @@ public final class FlushWriter: @unchecked Sendable {
         let started = ContinuousClock.now
         do {
             while true {
-                let n = try store.pruneJournal(receivedBefore: now - journalRetentionMillis, upTo: checkpointed, limit: pruneBatch)
+                let n = try store.pruneJournal(receivedBefore: now - journalConfig.retentionMillis, upTo: checkpointed, limit: pruneBatch)
                 if n > 0 { metrics?.journalPruned(n) }
                 if n < pruneBatch || ContinuousClock.now - started > pruneBudget { return }
             }
